@@ -1,0 +1,278 @@
+"""The one table of Wan image-to-video models, regions and templates.
+
+Validation, payloads, the studio's controls and the simulator's acceptance rules all read this
+module; a capability is written down here and nowhere else. Facts come from
+../shared/spec/dashscope-i2v-api.md (vendor guide of 2026-02).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from functools import cache
+
+PRICES_CHECKED = "2026-02-12"  # date of the price pages the estimates below were read from
+SEED_MAX = 2_147_483_647
+NEGATIVE_PROMPT_MAX = 500
+STATUS_QUERIES_PER_SECOND = 20  # per account, every model
+TASK_LIFETIME_HOURS = 24
+FPS = 30
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    name_en: str
+    name_zh: str
+    base_url: str
+    currency: str
+    dashscope_region: str  # the name the service writes in task lists
+    templates: bool  # effect templates exist only in Beijing
+
+
+REGIONS: dict[str, Region] = {
+    r.id: r
+    for r in (
+        Region("beijing", "China (Beijing)", "中国（北京）",
+               "https://dashscope.aliyuncs.com/api/v1", "CNY", "cn-beijing", templates=True),
+        Region("singapore", "Singapore", "新加坡",
+               "https://dashscope-intl.aliyuncs.com/api/v1", "USD", "ap-southeast-1", templates=False),
+        Region("virginia", "US (Virginia)", "美国（弗吉尼亚）",
+               "https://dashscope-us.aliyuncs.com/api/v1", "USD", "us-east-1", templates=False),
+    )
+}
+DEFAULT_REGION = "beijing"
+
+
+class Audio(str, Enum):
+    ALWAYS = "always"  # sound is always generated (from audio_url, or dubbed automatically)
+    SWITCHABLE = "switchable"  # `parameters.audio` turns it off; on by default
+    SILENT = "silent"  # the model makes silent video only
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name_zh: str
+    name_en: str
+    advice_en: str
+    advice_zh: str
+    on_turbo: bool  # every template runs on wan2.1 plus; only some on turbo
+
+
+_ANY_EN, _ANY_ZH = "Any subject, clearly separated from the background.", "任意主体，与背景区分清晰。"
+_ONE_EN, _ONE_ZH = "A single person.", "单人。"
+_FULL_EN, _FULL_ZH = "A single person, full body.", "单人，全身。"
+_HANDS_EN = "A person or an animal; avoid visible hands."
+_HANDS_ZH = "人物或动物，避免手部入镜。"
+_TWO_EN, _TWO_ZH = "Two people, facing the camera or each other.", "两人，面向镜头或彼此。"
+
+TEMPLATES: dict[str, Template] = {
+    t.id: t
+    for t in (
+        Template("squish", "解压捏捏", "Squeeze", _ANY_EN, _ANY_ZH, True),
+        Template("rotation", "转圈圈", "Spin", "Any subject.", "任意主体。", True),
+        Template("poke", "戳戳乐", "Poke", "Any subject.", "任意主体。", True),
+        Template("inflate", "气球膨胀", "Balloon inflation", "Any subject.", "任意主体。", True),
+        Template("dissolve", "分子扩散", "Molecular diffusion", "Any subject.", "任意主体。", True),
+        Template("melt", "热浪融化", "Heat-wave melt", "Any subject.", "任意主体。", False),
+        Template("icecream", "冰淇淋星球", "Ice-cream planet", "Any subject.", "任意主体。", False),
+        Template("carousel", "时光木马", "Time carousel",
+                 "A single person, half or full body, facing the camera.", "单人，半身或全身，正面。", True),
+        Template("singleheart", "爱你哟", "Love you", _ONE_EN, _ONE_ZH, True),
+        Template("dance1", "摇摆时刻", "Swing time", _ONE_EN, _ONE_ZH, False),
+        Template("dance2", "头号甩舞", "Top hair-flip dance", _FULL_EN, _FULL_ZH, False),
+        Template("dance3", "星摇时刻", "Star sway", _FULL_EN, _FULL_ZH, False),
+        Template("dance4", "指感节奏", "Finger rhythm", _ONE_EN, _ONE_ZH, False),
+        Template("dance5", "舞动开关", "Dance switch", _ONE_EN, _ONE_ZH, False),
+        Template("mermaid", "人鱼觉醒", "Mermaid awakening", "A single person, half body.", "单人，半身。", False),
+        Template("graduation", "学术加冕", "Academic crowning", _ONE_EN, _ONE_ZH, False),
+        Template("dragon", "巨兽追袭", "Beast chase", _ONE_EN, _ONE_ZH, False),
+        Template("money", "财从天降", "Money rain", _ONE_EN, _ONE_ZH, False),
+        Template("jellyfish", "水母之约", "Jellyfish date", _ONE_EN, _ONE_ZH, False),
+        Template("pupil", "瞳孔穿越", "Through the pupil", _ONE_EN, _ONE_ZH, False),
+        Template("flying", "魔法悬浮", "Magic levitation",
+                 "A single person or animal, full body.", "单人或单只动物，全身。", True),
+        Template("rose", "赠人玫瑰", "Giving a rose", _HANDS_EN, _HANDS_ZH, True),
+        Template("crystalrose", "闪亮玫瑰", "Crystal rose", _HANDS_EN, _HANDS_ZH, True),
+        Template("hug", "爱的抱抱", "Loving hug", _TWO_EN, _TWO_ZH, True),
+        Template("frenchkiss", "唇齿相依", "French kiss", "Two people.", "两人。", True),
+        Template("coupleheart", "双倍心动", "Double heartbeat", "Two people.", "两人。", True),
+    )
+}
+ALL_TEMPLATES = tuple(TEMPLATES)
+TURBO_TEMPLATES = tuple(t.id for t in TEMPLATES.values() if t.on_turbo)
+
+# Pixel budget per tier; output keeps the input's aspect ratio at about this many pixels.
+TIER_PIXELS: dict[str, int] = {"480P": 832 * 480, "720P": 1280 * 720, "1080P": 1920 * 1080}
+
+
+@dataclass(frozen=True)
+class Price:
+    """Estimated price per generated second, by resolution. An estimate, not a quote."""
+
+    currency: str
+    per_second: dict[str, float]
+    silent_per_second: dict[str, float] = field(default_factory=dict)  # when audio is switched off
+    checked: str = PRICES_CHECKED
+
+    def for_second(self, resolution: str, with_audio: bool = True) -> float | None:
+        if not with_audio and resolution in self.silent_per_second:
+            return self.silent_per_second[resolution]
+        return self.per_second.get(resolution)
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    family: str  # "wan2.6", "wan2.5", "wan2.2", "wan2.1": decides limits and response shapes
+    regions: tuple[str, ...]
+    resolutions: tuple[str, ...]
+    default_resolution: str
+    durations: tuple[int, ...]  # every allowed value, ascending
+    default_duration: int
+    audio: Audio
+    accepts_audio_url: bool
+    accepts_shot_type: bool
+    templates: tuple[str, ...]  # empty: the model takes no template
+    prompt_max: int
+    submit_per_second: int
+    concurrent_tasks: int
+    prices: dict[str, Price]  # by currency
+    summary_en: str
+    summary_zh: str
+    negative_prompt_max: int = NEGATIVE_PROMPT_MAX
+    # Some deployments differ from the model's main terms (e.g. Virginia's wan2.6-i2v durations).
+    durations_by_region: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def duration_is_fixed(self) -> bool:
+        return len(self.durations) == 1
+
+    @property
+    def duration_is_range(self) -> bool:
+        """A contiguous run of whole seconds long enough to deserve a slider."""
+        lo, hi = self.durations[0], self.durations[-1]
+        return len(self.durations) > 3 and self.durations == tuple(range(lo, hi + 1))
+
+    @property
+    def has_sound_by_default(self) -> bool:
+        return self.audio is not Audio.SILENT
+
+    def price(self, currency: str) -> Price | None:
+        return self.prices.get(currency)
+
+
+def _seconds(lo: int, hi: int) -> tuple[int, ...]:
+    return tuple(range(lo, hi + 1))
+
+
+_WAN26_EN = "sound, lip-sync to your audio, multi-shot storytelling, 2–15 s"
+_WAN26_ZH = "有声、音频口型同步、多镜头叙事，2–15 秒"
+
+_MODELS: tuple[Model, ...] = (
+    Model(
+        "wan2.6-i2v-flash", "wan2.6", ("beijing", "singapore"), ("720P", "1080P"), "1080P",
+        _seconds(2, 15), 5, Audio.SWITCHABLE, True, True, (), 1500, 5, 5,
+        {"CNY": Price("CNY", {"720P": 0.30, "1080P": 0.50}, {"720P": 0.15, "1080P": 0.25}),
+         "USD": Price("USD", {"720P": 0.05, "1080P": 0.075}, {"720P": 0.025, "1080P": 0.0375})},
+        "Fast wan2.6: " + _WAN26_EN + "; sound can be switched off for half the price",
+        "wan2.6 极速版：" + _WAN26_ZH + "；可关闭声音，价格减半",
+    ),
+    Model(
+        "wan2.6-i2v", "wan2.6", ("beijing", "singapore", "virginia"), ("720P", "1080P"), "1080P",
+        _seconds(2, 15), 5, Audio.ALWAYS, True, True, (), 1500, 5, 5,
+        {"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}),
+         "USD": Price("USD", {"720P": 0.10, "1080P": 0.15})},
+        "wan2.6: " + _WAN26_EN + "; best quality",
+        "wan2.6：" + _WAN26_ZH + "；画质最佳",
+        durations_by_region={"virginia": (5, 10, 15)},
+    ),
+    Model(
+        "wan2.6-i2v-us", "wan2.6", ("virginia",), ("720P", "1080P"), "1080P",
+        (5, 10, 15), 5, Audio.ALWAYS, True, True, (), 1500, 5, 5,
+        {},  # no published price
+        "wan2.6, US deployment: sound, lip-sync, multi-shot; 5, 10 or 15 s",
+        "wan2.6 美国部署版：有声、口型同步、多镜头；5、10 或 15 秒",
+    ),
+    Model(
+        "wan2.5-i2v-preview", "wan2.5", ("beijing", "singapore"), ("480P", "720P", "1080P"), "1080P",
+        (5, 10), 5, Audio.ALWAYS, True, False, (), 1500, 5, 5,
+        {"CNY": Price("CNY", {"480P": 0.30, "720P": 0.60, "1080P": 1.00})},
+        "wan2.5 preview: sound and lip-sync to your audio; 5 or 10 s",
+        "wan2.5 预览版：有声、音频口型同步；5 或 10 秒",
+    ),
+    Model(
+        "wan2.2-i2v-flash", "wan2.2", ("beijing", "singapore"), ("480P", "720P", "1080P"), "720P",
+        (5,), 5, Audio.SILENT, False, False, (), 800, 2, 2,
+        {"CNY": Price("CNY", {"480P": 0.10, "720P": 0.20, "1080P": 0.48})},
+        "wan2.2 fast: silent 5 s clips, cheapest",
+        "wan2.2 极速版：无声 5 秒短片，最便宜",
+    ),
+    Model(
+        "wan2.2-i2v-plus", "wan2.2", ("beijing", "singapore"), ("480P", "1080P"), "1080P",
+        (5,), 5, Audio.SILENT, False, False, (), 800, 2, 2,
+        {"CNY": Price("CNY", {"480P": 0.14, "1080P": 0.70})},
+        "wan2.2 plus: silent 5 s clips, richer motion",
+        "wan2.2 专业版：无声 5 秒短片，动作更丰富",
+    ),
+    Model(
+        "wanx2.1-i2v-plus", "wan2.1", ("beijing",), ("720P",), "720P",
+        (5,), 5, Audio.SILENT, False, False, ALL_TEMPLATES, 800, 2, 2,
+        {},
+        f"wan2.1 plus: silent 5 s clips and all {len(ALL_TEMPLATES)} one-click effect templates",
+        f"wan2.1 专业版：无声 5 秒短片，全部 {len(ALL_TEMPLATES)} 个一键特效模板",
+    ),
+    Model(
+        "wanx2.1-i2v-turbo", "wan2.1", ("beijing",), ("480P", "720P"), "720P",
+        (3, 4, 5), 5, Audio.SILENT, False, False, TURBO_TEMPLATES, 800, 2, 2,
+        {},
+        f"wan2.1 turbo: silent 3–5 s clips and {len(TURBO_TEMPLATES)} one-click effect templates",
+        f"wan2.1 极速版：无声 3–5 秒短片，{len(TURBO_TEMPLATES)} 个一键特效模板",
+    ),
+    Model(
+        "wan2.1-i2v-plus", "wan2.1", ("singapore",), ("720P",), "720P",
+        (5,), 5, Audio.SILENT, False, False, ALL_TEMPLATES, 800, 2, 2,
+        {"USD": Price("USD", {"720P": 0.10})},
+        "wan2.1 plus (international): silent 5 s clips",
+        "wan2.1 专业版（国际）：无声 5 秒短片",
+    ),
+    Model(
+        "wan2.1-i2v-turbo", "wan2.1", ("singapore",), ("480P", "720P"), "720P",
+        (3, 4, 5), 5, Audio.SILENT, False, False, TURBO_TEMPLATES, 800, 2, 2,
+        {"USD": Price("USD", {"480P": 0.036, "720P": 0.036})},
+        "wan2.1 turbo (international): silent 3–5 s clips, cheapest",
+        "wan2.1 极速版（国际）：无声 3–5 秒短片，最便宜",
+    ),
+)
+MODELS: dict[str, Model] = {m.id: m for m in _MODELS}
+
+
+@cache
+def model_in_region(model_id: str, region_id: str) -> Model | None:
+    """The model as deployed in a region (its regional terms applied), or None if not offered."""
+    model = MODELS.get(model_id)
+    if model is None or region_id not in model.regions:
+        return None
+    durations = model.durations_by_region.get(region_id, model.durations)
+    templates = model.templates if REGIONS[region_id].templates else ()
+    default_duration = model.default_duration if model.default_duration in durations else durations[0]
+    return replace(model, durations=durations, default_duration=default_duration, templates=templates)
+
+
+def models_in_region(region_id: str) -> list[Model]:
+    return [m for mid in MODELS if (m := model_in_region(mid, region_id)) is not None]
+
+
+def template_names(template_id: str, language: str = "en") -> str:
+    t = TEMPLATES[template_id]
+    return t.name_zh if language.startswith("zh") else t.name_en
+
+
+def estimate_price(model: Model, region_id: str, resolution: str, duration: int,
+                   with_audio: bool = True) -> tuple[float, str] | None:
+    """Estimated cost (amount, currency) of one clip, or None where no price is published."""
+    currency = REGIONS[region_id].currency
+    price = model.price(currency)
+    per_second = price.for_second(resolution, with_audio) if price else None
+    return None if per_second is None else (round(per_second * duration, 4), currency)

@@ -1,0 +1,188 @@
+"""One small exception family, grouped by what the caller does next.
+
+Fix your input (InputError), fix your key or account (AccountError), wait and retry
+(RateLimited), the service failed (ServiceError), the task failed (TaskFailed), the task or its
+result is gone (TaskExpired, ResultExpired). The UI shows one sentence per class and never parses
+messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WanError(Exception):
+    """Anything the client reports. Carries what the service said, when it said something."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"[{self.code}]")
+        if self.request_id:
+            parts.append(f"(request {self.request_id})")
+        return " ".join(parts)
+
+
+# --- fix your input -----------------------------------------------------------------------------
+
+class InputError(WanError):
+    """The request or its media is wrong; change it and try again."""
+
+
+class InvalidInput(InputError):
+    """Refused before any network call: names the field, the rule and what is allowed."""
+
+    def __init__(self, field: str, rule: str, allowed: Any = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.allowed = allowed
+        text = f"{field}: {rule}"
+        if allowed is not None:
+            shown = ", ".join(map(str, allowed)) if isinstance(allowed, (list, tuple)) else allowed
+            text += f" (allowed: {shown})"
+        super().__init__(text)
+
+
+class InvalidParameter(InputError):
+    """The service refused a parameter (HTTP 400 InvalidParameter, BadRequest.*)."""
+
+
+class InvalidURL(InputError):
+    """The service could not use a URL we sent (bad form, not downloadable, or unresolved oss://)."""
+
+
+class ContentRejected(InputError):
+    """Moderation refused the prompt, the image or the output (DataInspectionFailed, IP)."""
+
+
+class PayloadTooLarge(InputError):
+    """HTTP 413: the request body is too large."""
+
+
+class UnsupportedMedia(InputError):
+    """HTTP 415: the service could not download or read a media file."""
+
+
+# --- fix your key or account ----------------------------------------------------------------------
+
+class AccountError(WanError):
+    """The key, the account or the region is the problem."""
+
+
+class AuthError(AccountError):
+    """No key, or a key the service does not accept (401)."""
+
+
+class AccessDenied(AccountError):
+    """The key may not do this (403): model not activated, workspace, free tier exhausted."""
+
+
+class Arrearage(AccountError):
+    """The account has an overdue payment."""
+
+
+class ModelNotFound(AccountError):
+    """The model does not exist in this region (404)."""
+
+
+# --- wait and retry -----------------------------------------------------------------------------
+
+class RateLimited(WanError):
+    """Too many requests or running tasks for this account (429). Retry after a pause."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+# --- the service failed ----------------------------------------------------------------------------
+
+class ServiceError(WanError):
+    """The service failed (5xx, unreadable answer, connection lost). Not the caller's fault."""
+
+
+class CancelNotAllowed(WanError):
+    """Only PENDING tasks can be cancelled; this one is already running or finished."""
+
+
+# --- the task --------------------------------------------------------------------------------------
+
+class TaskFailed(WanError):
+    """The task ended FAILED. `code` is the service's reason (e.g. DataInspectionFailed)."""
+
+
+class TaskCanceled(WanError):
+    """The task was cancelled before it ran."""
+
+
+class TaskExpired(WanError):
+    """The service no longer knows the task (UNKNOWN: unknown id, other account, or > 24 h old)."""
+
+
+class ResultExpired(WanError):
+    """The result URL no longer works (it is valid for 24 h): the video cannot be downloaded."""
+
+
+class DownloadFailed(WanError):
+    """The result download broke off or is not a video."""
+
+
+class WaitTimeout(WanError):
+    """The caller's deadline passed while the task was still running; the task goes on."""
+
+
+# Every code in the spec's error table, mapped to the class a caller acts on.
+ERROR_CODES: dict[str, type[WanError]] = {
+    "InvalidParameter": InvalidParameter,
+    "InvalidParameter.DataInspection": InvalidURL,
+    "BadRequest.EmptyInput": InvalidParameter,
+    "BadRequest.EmptyParameters": InvalidParameter,
+    "BadRequest.EmptyModel": InvalidParameter,
+    "BadRequest.IllegalInput": InvalidParameter,
+    "BadRequest.TooLarge": PayloadTooLarge,
+    "BadRequest.InputDownloadFailed": UnsupportedMedia,
+    "BadRequest.UnsupportedFileFormat": UnsupportedMedia,
+    "InvalidURL": InvalidURL,
+    "invalid_parameter_error": InvalidURL,
+    "InternalError.Algo.InvalidParameter": InvalidURL,
+    "DataInspectionFailed": ContentRejected,
+    "IPInfringementSuspect": ContentRejected,
+    "Arrearage": Arrearage,
+    "InvalidApiKey": AuthError,
+    "AccessDenied": AccessDenied,
+    "AccessDenied.Unpurchased": AccessDenied,
+    "Model.AccessDenied": AccessDenied,
+    "Workspace.AccessDenied": AccessDenied,
+    "AllocationQuota.FreeTierOnly": AccessDenied,
+    "ModelNotFound": ModelNotFound,
+    "Throttling": RateLimited,
+    "Throttling.RateQuota": RateLimited,
+    "Throttling.AllocationQuota": RateLimited,
+    "Throttling.BurstRate": RateLimited,
+    "InternalError": ServiceError,
+    "InternalError.Algo": ServiceError,
+    "InternalError.Timeout": ServiceError,
+    "SystemError": ServiceError,
+    "ModelUnavailable": ServiceError,
+    "UnsupportedOperation": CancelNotAllowed,
+}
+
+_BY_STATUS: dict[int, type[WanError]] = {
+    400: InvalidParameter, 401: AuthError, 403: AccessDenied, 404: ModelNotFound,
+    413: PayloadTooLarge, 415: UnsupportedMedia, 429: RateLimited,
+}
+
+
+def error_class(status: int, code: str | None) -> type[WanError]:
+    """The class for an error answer: by code when known, else by HTTP status."""
+    if code and code in ERROR_CODES:
+        return ERROR_CODES[code]
+    return _BY_STATUS.get(status, ServiceError)

@@ -1,0 +1,1 @@
+"""Wan Studio: the Gradio app."""
