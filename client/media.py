@@ -87,6 +87,12 @@ def probe_image(data: bytes | Path, field: str = "image") -> ImageInfo:
         if not IMAGE_MIN_SIDE <= value <= IMAGE_MAX_SIDE:
             raise InvalidInput(field, f"the {side} is {value} px; each side must be "
                                       f"{IMAGE_MIN_SIDE}–{IMAGE_MAX_SIDE} px, so resize or crop it")
+    if im.mode == "CMYK":
+        raise InvalidInput(field, "the picture uses printing colours (CMYK); save it as an RGB "
+                                  "JPEG or PNG")
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        raise InvalidInput(field, "the picture has 16 or 32 bits per channel; save it with "
+                                  "8 bits per channel (a normal JPEG or PNG)")
     if _has_alpha(im):
         raise InvalidInput(field, "the picture has transparency (an alpha channel), which the "
                                   "service refuses; " + _FLATTEN_ADVICE)
@@ -116,8 +122,11 @@ def _sniff_audio(head: bytes) -> str | None:
 def audio_seconds(path: Path, fmt: str) -> float:
     """Duration in seconds. WAV from its header; MP3 by reading its frames with PyAV."""
     if fmt == "wav":
-        with wave.open(str(path), "rb") as w:
-            return w.getnframes() / float(w.getframerate())
+        try:
+            with wave.open(str(path), "rb") as w:
+                return w.getnframes() / float(w.getframerate())
+        except wave.Error:
+            pass  # float or extensible WAV: the stdlib reads only plain PCM; PyAV reads the rest
     import av  # only MP3 needs a real demuxer; keep it off the import path of the client
 
     with av.open(str(path)) as container:
@@ -154,4 +163,42 @@ def probe_audio(path: Path, field: str = "audio") -> AudioInfo:
     if not AUDIO_MIN_SECONDS <= seconds <= AUDIO_MAX_SECONDS:
         raise InvalidInput(field, f"the audio lasts {seconds:.1f} s; it must last "
                                   f"{AUDIO_MIN_SECONDS:g}–{AUDIO_MAX_SECONDS:g} s, so trim it")
+    if _is_silent(path, fmt):
+        raise InvalidInput(field, "the audio is completely silent; choose a recording with "
+                                  "sound, or leave the audio out")
     return AudioInfo(fmt, seconds, size)
+
+
+SILENCE_PEAK = 0.001  # -60 dBFS
+
+
+def _is_silent(path: Path, fmt: str) -> bool:
+    """True when no sample rises above -60 dBFS."""
+    samples = _pcm_wav_samples(path) if fmt == "wav" else None
+    if samples is not None:
+        return samples.size == 0 or float(abs(samples).max()) < SILENCE_PEAK
+    import av  # MP3, float or extensible WAV
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            data = frame.to_ndarray()
+            scale = 1.0 if data.dtype.kind == "f" else float(2 ** (8 * data.dtype.itemsize - 1))
+            if data.size and float(abs(data).max()) / scale >= SILENCE_PEAK:
+                return False
+    return True
+
+
+def _pcm_wav_samples(path: Path):  # -> numpy array in [-1, 1], or None when not plain PCM
+    import numpy as np
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            width, frames = w.getsampwidth(), w.readframes(w.getnframes())
+    except wave.Error:
+        return None
+    if width == 1:
+        return (np.frombuffer(frames, np.uint8).astype(np.float32) - 128) / 128.0
+    if width in (2, 4):
+        dtype = "<i2" if width == 2 else "<i4"
+        return np.frombuffer(frames, dtype) / float(2 ** (8 * width - 1))
+    return None

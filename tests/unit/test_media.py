@@ -137,3 +137,39 @@ def test_corrupt_wav_header(tmp_path):
     path = tmp_path / "bad.wav"
     path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
     assert "damaged" in refuse_audio(path)
+
+
+def test_silent_audio_is_refused(tmp_path):
+    path = tmp_path / "quiet.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * 4)
+    assert "silent" in refuse_audio(path)
+
+
+def test_cmyk_and_16_bit_are_refused_palette_passes():
+    assert "CMYK" in refuse_image(image_bytes(400, 400, "JPEG", "CMYK"))
+    assert "16 or 32 bits" in refuse_image(image_bytes(400, 400, "PNG", "I;16"))
+    assert probe_image(image_bytes(400, 400, "PNG", "P")).format == "PNG"
+    palette_with_transparency = image_bytes(400, 400, "PNG", "P", transparency=0)
+    assert "transparency" in refuse_image(palette_with_transparency)
+
+
+def test_mp3_duration_and_mp3_named_wav(tmp_path):
+    from tests.media_factory import write_encoded
+
+    mp3 = write_encoded(tmp_path / "song.mp3", 5.0, "mp3", "mp3")
+    info = probe_audio(mp3)
+    assert info.format == "mp3" and abs(info.seconds - 5.0) < 0.15
+    renamed = tmp_path / "song.wav"
+    renamed.write_bytes(mp3.read_bytes())
+    assert "rename it to .mp3" in refuse_audio(renamed)
+
+
+@pytest.mark.parametrize("codec, container, name", [("flac", "flac", "a.flac"), ("libopus", "ogg", "a.ogg")])
+def test_flac_and_ogg_are_refused(tmp_path, codec, container, name):
+    from tests.media_factory import write_encoded
+
+    assert "not WAV or MP3" in refuse_audio(write_encoded(tmp_path / name, 4.0, codec, container))
