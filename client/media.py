@@ -59,12 +59,13 @@ def _has_alpha(im: Image.Image) -> bool:
 
 def probe_image(data: bytes | Path, field: str = "image") -> ImageInfo:
     """Validate an image the way the service will, and describe it. Never decodes a huge image."""
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if size > IMAGE_MAX_BYTES:  # checked before reading: a huge file is never loaded
+        raise InvalidInput(field, f"the file is {_mb(size)}, over the 10 MB limit; "
+                                  "save it as JPEG or make it smaller")
     raw = data.read_bytes() if isinstance(data, Path) else data
     if len(raw) == 0:
         raise InvalidInput(field, "the file is empty (0 bytes); choose the picture again")
-    if len(raw) > IMAGE_MAX_BYTES:
-        raise InvalidInput(field, f"the file is {_mb(len(raw))}, over the 10 MB limit; "
-                                  "save it as JPEG or make it smaller")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -1,0 +1,178 @@
+"""Command line: `python -m client models` and `python -m client generate …`.
+
+Exit codes: 0 success; 2 invalid input (nothing was sent); 1 the API or the task failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from . import catalog
+from .errors import AuthError, InvalidInput, WanError
+from .http import WanClient
+from .jobs import run
+from .request import VideoRequest, validate
+from .tasks import Progress
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _durations(durations: tuple[int, ...], model: catalog.Model) -> str:
+    lo, hi = durations[0], durations[-1]
+    contiguous = len(durations) > 3 and durations == tuple(range(lo, hi + 1))
+    text = f"{lo}–{hi}" if contiguous else ", ".join(map(str, durations))
+    return text + f" (default {model.default_duration})"
+
+
+def _per_tier(per_second: dict[str, float]) -> str:
+    return " ".join(f"{tier} {amount:g}" for tier, amount in per_second.items())
+
+
+def models_table() -> str:
+    """The catalog as a plain-text table, one row per model."""
+    header = ("model", "regions", "resolutions", "seconds", "sound", "audio in", "shots",
+              "templates", "prompt", "est. price per second")
+    rows = [header]
+    for model in catalog.MODELS.values():
+        seconds = _durations(model.durations, model)
+        for region, durations in model.durations_by_region.items():
+            seconds += f"; {region}: " + ", ".join(map(str, durations))
+        resolutions = ", ".join(r + ("*" if r == model.default_resolution else "")
+                                for r in model.resolutions)
+        prices = []
+        for price in model.prices.values():
+            text = f"{price.currency} " + _per_tier(price.per_second)
+            if price.silent_per_second:
+                text += ", silent " + _per_tier(price.silent_per_second)
+            prices.append(text)
+        templates = max(len(deployed.templates) for r in model.regions
+                        if (deployed := catalog.model_in_region(model.id, r)) is not None)
+        rows.append((model.id, ", ".join(model.regions), resolutions, seconds, model.audio.value,
+                     "yes" if model.accepts_audio_url else "no",
+                     "single/multi" if model.accepts_shot_type else "-",
+                     str(templates) if templates else "-",
+                     str(model.prompt_max), "; ".join(prices) or "not published"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"\n* default resolution. Prices are estimates per generated second, checked "
+                 f"{catalog.PRICES_CHECKED}; see the Model Studio price page. Effect templates "
+                 "work in Beijing only.")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m client",
+                                     description="Wan image-to-video on Alibaba Model Studio.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("models", help="list the models, their options and estimated prices")
+    gen = sub.add_parser("generate", help="make a video from a first-frame picture",
+                         description="The API key is read from DASHSCOPE_API_KEY.")
+    gen.add_argument("--model", required=True)
+    gen.add_argument("--image", required=True, help="a local file or a public http(s) URL")
+    gen.add_argument("--prompt", default="")
+    gen.add_argument("--negative-prompt", default="")
+    gen.add_argument("--audio", help="a voice track or song: a local wav/mp3 or a URL")
+    gen.add_argument("--no-audio", action="store_true", help="silent video (wan2.6-i2v-flash)")
+    gen.add_argument("--resolution")
+    gen.add_argument("--duration", type=int)
+    gen.add_argument("--shot-type", choices=("single", "multi"))
+    gen.add_argument("--template")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--no-prompt-extend", action="store_true")
+    gen.add_argument("--watermark", action="store_true")
+    gen.add_argument("--region", choices=tuple(catalog.REGIONS), default=catalog.DEFAULT_REGION)
+    gen.add_argument("--base-url", help="wins over DASHSCOPE_HTTP_BASE_URL and --region")
+    gen.add_argument("--out", type=Path, help="where to save the video (default: ./TASK_ID.mp4)")
+    return parser
+
+
+def request_from_args(args: argparse.Namespace) -> VideoRequest:
+    return VideoRequest(
+        model=args.model, image=args.image, prompt=args.prompt,
+        negative_prompt=args.negative_prompt, audio_url=args.audio,
+        audio=False if args.no_audio else None, resolution=args.resolution,
+        duration=args.duration, shot_type=args.shot_type, template=args.template, seed=args.seed,
+        prompt_extend=not args.no_prompt_extend, watermark=args.watermark, region=args.region)
+
+
+class StatusLine:
+    """One live line on a terminal; one line per status change when stderr is a file or pipe."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def show(self, progress: Progress) -> None:
+        text = (f"task {progress.status.task_id}: {progress.status.name}, "
+                f"{progress.elapsed:.0f} s elapsed")
+        if progress.eta is not None and not progress.status.is_terminal:
+            text += f", about {progress.eta:.0f} s left"
+        if progress.poll_error is not None:
+            text += f" (status query failed, retrying: {progress.poll_error})"
+        if self.live:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+        elif progress.changed:
+            print(text, file=self.stream)
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+async def generate(args: argparse.Namespace,
+                   transport: httpx.AsyncBaseTransport | None = None) -> int:
+    req = request_from_args(args)
+    validate(req, check_media=True)  # refuse before a key is even needed
+    out_dir = args.out.parent if args.out else Path.cwd()
+    line = StatusLine(sys.stderr)
+    saved: Path | None = None
+    async with WanClient(region=args.region, base_url=args.base_url, transport=transport) as client:
+        try:
+            async for item in run(client, req, out_dir):
+                if isinstance(item, Path):
+                    saved = item
+                else:
+                    line.show(item)
+        finally:
+            line.close()
+    if saved is None:
+        raise WanError("the task ended without a video")
+    if args.out and saved != args.out:
+        shutil.move(saved, args.out)
+        saved = args.out
+    print(saved.absolute())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None, *,
+         transport: httpx.AsyncBaseTransport | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        print(models_table())
+        return EXIT_OK
+    try:
+        return asyncio.run(generate(args, transport))
+    except (InvalidInput, AuthError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        refused_by_service = exc.status is not None  # a 401, not a missing key
+        return EXIT_FAILED if refused_by_service else EXIT_INVALID
+    except WanError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\ninterrupted; a submitted task goes on on the service", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

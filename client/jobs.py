@@ -1,0 +1,76 @@
+"""One video job end to end: validate, upload local media, create, watch, download."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput, TaskCanceled, TaskExpired, TaskFailed
+from .http import WanClient
+from .request import VideoRequest, local_path, source_kind, to_payload, validate
+from .status import Canceled, Failed, Pending, Succeeded, Unknown
+from .tasks import Progress, create_task, download, watch
+from .uploads import upload_file
+
+
+@dataclass(frozen=True)
+class Submitted:
+    task_id: str
+    request: VideoRequest  # validated, defaults filled in
+    payload: dict[str, Any]
+
+
+async def _media_url(client: WanClient, value: str | Path, model: str) -> str:
+    """http(s), oss:// and data: URIs go as they are; a local file becomes an oss:// URL."""
+    if source_kind(value) == "file":
+        return await upload_file(client, local_path(value), model)
+    return str(value)
+
+
+async def submit(client: WanClient, req: VideoRequest) -> Submitted:
+    """Validate (media included), upload local files, create the task. Nothing is sent when
+    validation fails."""
+    if req.region != client.region:
+        raise InvalidInput("region", f"the request is for {req.region} but the client is set up "
+                                     f"for {client.region}; keys and models belong to one region")
+    checked = validate(req, check_media=True)
+    assert checked.image is not None  # validate() refuses a request without one
+    image_url = await _media_url(client, checked.image, checked.model)
+    audio_url = (None if checked.audio_url is None
+                 else await _media_url(client, checked.audio_url, checked.model))
+    payload = to_payload(checked, image_url, audio_url)
+    sent_urls = [payload["input"].get("img_url", ""), payload["input"].get("audio_url") or ""]
+    oss = any(source_kind(u) == "oss" for u in sent_urls if u)
+    pending = await create_task(client, payload, oss=oss)
+    return Submitted(pending.task_id, checked, payload)
+
+
+async def run(client: WanClient, req: VideoRequest, out_dir: Path, *,
+              deadline: float | None = None) -> AsyncIterator[Progress | Path]:
+    """Submit, watch and download: yields Progress events, then the saved video's Path.
+
+    Raises TaskFailed (with the service's code), TaskCanceled or TaskExpired (UNKNOWN) when the
+    task ends without a video, and WaitTimeout past `deadline` seconds of waiting.
+    """
+    submitted = await submit(client, req)
+    last = Progress(Pending(task_id=submitted.task_id), 0.0, None, True, 0)
+    yield last  # the task id, before the first status query
+    async for progress in watch(client, submitted.task_id, deadline=deadline):
+        if progress.polls == 1 and progress.status.name == last.status.name:
+            progress = replace(progress, changed=False)  # already announced above
+        last = progress
+        yield progress
+    final = last.status
+    task_id = submitted.task_id
+    if isinstance(final, Succeeded):
+        yield await download(client, final.video_url, Path(out_dir) / f"{task_id}.mp4")
+    elif isinstance(final, Failed):
+        raise TaskFailed(f"task {task_id} failed: {final.message or 'no reason given'}",
+                         code=final.code or None)
+    elif isinstance(final, Canceled):
+        raise TaskCanceled(f"task {task_id} was cancelled before it ran")
+    elif isinstance(final, Unknown):
+        raise TaskExpired(f"the service no longer knows task {task_id} (unknown id, another "
+                          "account's task, or older than 24 h)")
