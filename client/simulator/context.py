@@ -1,0 +1,106 @@
+"""SimConfig and the live state one simulator instance shares between its routes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import catalog
+from .faults import FaultPlan
+from .limits import AccountLimits
+from .state import Store
+from .worker import RenderWorker
+
+REQUEST_LOG_SIZE = 100_000
+
+
+@dataclass
+class SimConfig:
+    region: str = catalog.DEFAULT_REGION
+    task_seconds: float = 4.0  # PENDING + RUNNING; about a quarter of it PENDING
+    limits: bool = True  # account limits per key (see limits.py)
+    data_dir: Path | None = None  # where result videos are written; a temp dir when None
+    result_ttl_seconds: float = 86400  # how long a video_url stays valid
+    faults: FaultPlan | None = None  # faults armed on this instance
+    test_faults: bool = True  # honour the X-Wan-Sim-Fault header
+    render_workers: int = 2
+    policy_ttl_seconds: float = 300  # upload policy validity
+
+    def __post_init__(self) -> None:
+        if self.region not in catalog.REGIONS:
+            raise ValueError(
+                f"region: unknown region {self.region!r} (allowed: {', '.join(catalog.REGIONS)})"
+            )
+        if self.task_seconds < 0:
+            raise ValueError("task_seconds: must be 0 or more")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the simulator saw it. `account` is a hash of the key, never the key."""
+
+    method: str
+    path: str
+    route: str | None
+    status: int | None
+    account: str | None
+    fault: str | None
+    at: float = field(default_factory=time.time)  # when the request arrived
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    account: str
+    model: str
+    upload_dir: str
+    expires: float
+    max_bytes: int
+
+
+class Simulator:
+    """Everything one running simulator knows; the routes read and change it."""
+
+    def __init__(self, config: SimConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.store = Store()
+        self.limits = AccountLimits(enabled=config.limits)
+        self.faults = config.faults if config.faults is not None else FaultPlan()
+        self.worker = RenderWorker(data_dir / "results", config.render_workers)
+        self.requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.policies: dict[str, UploadPolicy] = {}
+        self.admission = threading.Lock()  # a create call checks limits and adds its task under it
+        self._secret = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+
+    @property
+    def pending_seconds(self) -> float:
+        return self.config.task_seconds / 4
+
+    @property
+    def running_seconds(self) -> float:
+        return self.config.task_seconds - self.pending_seconds
+
+    def sign(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()[:40]
+
+    def signature_ok(self, text: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(text), signature)
+
+    def record(self, entry: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def add_policy(self, signature: str, policy: UploadPolicy) -> None:
+        with self._lock:
+            self.policies[signature] = policy
+
+    def policy(self, signature: str) -> UploadPolicy | None:
+        with self._lock:
+            return self.policies.get(signature)

@@ -1,0 +1,93 @@
+"""Renders each task's video in a worker thread while the task is in its simulated RUNNING time."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import catalog
+from .state import SimTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    image: bytes
+    width: int
+    height: int
+    audio_track: bytes | None
+    auto_sound: bool
+
+
+class RenderWorker:
+    def __init__(self, results_dir: Path, workers: int) -> None:
+        self.results_dir = results_dir
+        results_dir.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="wan-sim-render"
+        )
+        self._timers: set[threading.Timer] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def schedule(self, task: SimTask, what: RenderInput) -> None:
+        """Start rendering when the task leaves PENDING (so a cancelled task never renders)."""
+        delay = max(0.0, task.scheduled - time.time())
+        timer = threading.Timer(delay, self._start, args=(task, what))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _start(self, task: SimTask, what: RenderInput) -> None:
+        with self._lock:
+            self._timers = {
+                t for t in self._timers if t.is_alive() and t is not threading.current_thread()
+            }
+            if self._closed or task.canceled_at is not None:
+                return
+            self._pool.submit(self._render, task, what)
+
+    def _render(self, task: SimTask, what: RenderInput) -> None:
+        req = task.request
+        final = self.results_dir / f"{task.result_token}.mp4"
+        partial = self.results_dir / f"{task.result_token}.part.mp4"
+        try:
+            from .render import RenderJob, render  # written separately; imported when first needed
+
+            job = RenderJob(
+                image=what.image,
+                width=what.width,
+                height=what.height,
+                duration=int(req.duration or task.model.default_duration),
+                fps=catalog.FPS,
+                shot_type=req.shot_type or "single",
+                template=req.template,
+                audio_track=what.audio_track,
+                auto_sound=what.auto_sound,
+                watermark=bool(req.watermark),
+                seed=req.seed if req.seed is not None else random.randrange(catalog.SEED_MAX),
+            )
+            written = render(job, partial)
+            Path(written).replace(final)
+        except Exception as exc:  # the task ends FAILED; the simulator keeps serving
+            log.exception("render of task %s failed", task.task_id)
+            task.render_error = f"{type(exc).__name__}: {exc}"
+            return
+        task.video_path = final
+        task.rendered_at = time.time()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            for timer in self._timers:
+                timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
