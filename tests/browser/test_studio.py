@@ -1,0 +1,218 @@
+"""The studio in Debian's Chromium: upload, model-aware controls, generate, reload, Chinese."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from client import catalog
+from client.catalog import Audio
+from client.request import predict_output_size
+from client.simulator.server import SimConfig, start_simulator
+from tests.media_factory import write_image
+from ui.app import build_app, launch_options
+from ui.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+VIDEO_READY_JS = """() => { const v = document.querySelector('#video video');
+                            return v !== null && v.readyState >= 2; }"""
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium",
+                    pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def studio() -> Iterator[str]:
+    sim = start_simulator(SimConfig(task_seconds=1.5, limits=False))
+    cache = Path(tempfile.mkdtemp(prefix="wan-studio-browser-"))
+    settings = Settings(simulator_url=sim.base_url, cache_dir=cache, task_seconds_hint=1.5,
+                        state_secret="browser-test")
+    demo = build_app(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _, url, _ = demo.launch(**launch_options(settings), prevent_thread_lock=True,
+                            server_name="127.0.0.1", server_port=port, quiet=True)
+    yield url
+    demo.close()
+    sim.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: object, url: str, locale: str) -> object:
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#generate", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#status').innerText.trim().length > 0")
+    return page
+
+
+def choose_model(page: object, model_id: str) -> None:
+    page.click("#model input")
+    page.click(f'#model [role=option][aria-label^="{model_id} —"]')
+    page.wait_for_function(
+        "(id) => document.querySelector('#model-info').innerText.startsWith(id + ' —')",
+        arg=model_id)
+    page.wait_for_timeout(300)  # let the control updates render
+
+
+def test_upload_controls_generate_reload(browser: object, studio: str, tmp_path: Path) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    picture = write_image(tmp_path / "portrait.jpg", 750, 1000)
+    page = open_page(browser, studio, "en-US")
+
+    page.set_input_files("#image input[type=file]", str(picture))
+    page.wait_for_function("() => document.querySelector('#image-info').innerText"
+                           ".includes('750×1000 px')")
+
+    # One model of every family: only the controls it takes are on the page.
+    for model_id in ("wan2.6-i2v-flash", "wan2.6-i2v", "wan2.5-i2v-preview", "wan2.2-i2v-flash",
+                     "wanx2.1-i2v-turbo"):
+        model = catalog.model_in_region(model_id, "beijing")
+        assert model is not None
+        choose_model(page, model_id)
+        expected = {
+            "shot-type": model.accepts_shot_type,
+            "audio-switch": model.audio is Audio.SWITCHABLE,
+            "audio": model.accepts_audio_url,
+            "template": bool(model.templates),
+            "duration-slider": model.duration_is_range,
+            "duration-choice": not model.duration_is_range,
+            "prompt": True,
+            "resolution": True,
+        }
+        for elem_id, shown in expected.items():
+            control = sync_api.expect(page.locator(f"#{elem_id}"))
+            control.to_be_visible() if shown else control.to_be_hidden()
+        fixed_note = sync_api.expect(page.locator("#duration"))
+        if model.duration_is_fixed:
+            fixed_note.to_contain_text("only")
+        else:
+            fixed_note.not_to_contain_text("only")
+        if model_id == "wan2.6-i2v-flash":
+            page.screenshot(path=str(SCREENSHOTS / "controls-wan2.6-flash.png"), full_page=True)
+        if model_id == "wanx2.1-i2v-turbo":
+            page.click("#template input")
+            page.click('#template [role=option][aria-label="Magic levitation"]')
+            page.wait_for_selector("#prompt", state="hidden")
+            assert "full body" in page.inner_text("#template-advice")
+            page.screenshot(path=str(SCREENSHOTS / "controls-wan2.1-template.png"),
+                            full_page=True)
+
+    choose_model(page, "wan2.2-i2v-flash")
+    page.click("#resolution label:has-text('480P')")
+    width, height = predict_output_size(750, 1000, "480P")
+    page.wait_for_function("(t) => document.querySelector('#output-size textarea, #output-size "
+                           "input').value.startsWith(t)", arg=f"{width}×{height} px")
+    page.fill("#prompt textarea", "The rocket lifts off slowly.")
+    page.click("#generate")
+    page.wait_for_function(VIDEO_READY_JS, timeout=60_000)
+    status = page.inner_text("#status")
+    assert "Finished" in status
+    task_id = status.split("`")[1] if "`" in status else status.rsplit(" ", 1)[-1]
+    page.screenshot(path=str(SCREENSHOTS / "studio-generated.png"), full_page=True)
+
+    page.reload()
+    page.wait_for_selector("#history-gallery", state="visible", timeout=30_000)
+    page.wait_for_selector("#history-gallery img", timeout=30_000)
+    assert task_id.strip(". ") in page.inner_text("#history-table")
+    assert page.locator("#video video").count() == 0  # the player starts empty after a reload
+    page.click("#history-gallery img")  # a history item plays in the player again
+    page.wait_for_function(VIDEO_READY_JS, timeout=30_000)
+    sync_api.expect(page.locator("#history-reuse")).to_be_visible()
+
+    # "Use these settings again" after trying an example with a different model.
+    page.click("#examples button:has-text('Cat balloon')")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("wanx2.1-i2v-turbo —")
+    sync_api.expect(page.locator("#template input")).to_have_value("Balloon inflation")
+    sync_api.expect(page.locator("#prompt")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "example-template.png"), full_page=True)
+    page.click("#history-reuse")
+    sync_api.expect(page.locator("#model-info")).to_contain_text("wan2.2-i2v-flash —")
+    sync_api.expect(page.locator("#prompt textarea")).to_have_value("The rocket lifts off slowly.")
+    sync_api.expect(page.locator("#resolution input[value='480P']")).to_be_checked()
+    sync_api.expect(page.locator("#image-info")).to_contain_text("750×1000 px")
+    page.screenshot(path=str(SCREENSHOTS / "history-after-reload.png"), full_page=True)
+
+
+def test_chinese_follows_the_browser_language(browser: object, studio: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = open_page(browser, studio, "zh-CN")
+    assert "图片生成视频" in page.inner_text("#title")
+    assert "生成视频" in page.inner_text("#generate")
+    assert "模拟器模式" in page.inner_text("#banner")
+    assert "极速版" in page.inner_text("#model-info")
+    assert "添加图片" in page.inner_text("#status")
+    page.screenshot(path=str(SCREENSHOTS / "studio-zh.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def hosted_studio() -> Iterator[tuple[str, object]]:
+    """The studio as a Space with a host key runs it: region picker, own-key field, private API."""
+    sim = start_simulator(SimConfig(task_seconds=1.0, limits=False))
+    previous = os.environ.get("DASHSCOPE_API_KEY")
+    os.environ["DASHSCOPE_API_KEY"] = "sk-host-browser-test"
+    settings = Settings(has_host_key=True, base_url=sim.base_url, api_visibility="private",
+                        cache_dir=Path(tempfile.mkdtemp(prefix="wan-studio-hosted-")),
+                        state_secret="hosted-test")
+    demo = build_app(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _, url, _ = demo.launch(**launch_options(settings), prevent_thread_lock=True,
+                            server_name="127.0.0.1", server_port=port, quiet=True)
+    yield url, sim
+    demo.close()
+    sim.stop()
+    if previous is None:
+        os.environ.pop("DASHSCOPE_API_KEY", None)
+    else:
+        os.environ["DASHSCOPE_API_KEY"] = previous
+
+
+def test_hosted_studio_uses_the_visitors_own_key(browser: object,
+                                                 hosted_studio: tuple[str, object],
+                                                 tmp_path: Path) -> None:
+    from client.simulator.state import account_of
+
+    url, sim = hosted_studio
+    page = open_page(browser, url, "en-US")
+    for elem_id in ("region", "api-key"):
+        sync_api.expect(page.locator(f"#{elem_id}")).to_be_visible()
+    assert "10 per hour" in page.inner_text("#banner")
+    personal = "sk-visitor-own-key-1234"
+    page.fill("#api-key input", personal)
+    page.set_input_files("#image input[type=file]",
+                         str(write_image(tmp_path / "p.jpg", 1000, 750)))
+    choose_model(page, "wan2.2-i2v-flash")
+    page.click("#resolution label:has-text('480P')")
+    page.click("#generate")  # a private endpoint still serves its own page
+    page.wait_for_function(VIDEO_READY_JS, timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "studio-hosted.png"), full_page=True)
+    creates = [r for r in sim.requests if r.route == "create"]
+    assert creates and {r.account for r in creates} == {account_of(personal)}
+    assert personal not in page.content()

@@ -1,0 +1,80 @@
+"""The studio's small helpers: the local queue, the hourly cap, the video cache, posters."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from ui.cache import prune_videos
+from ui.posters import poster_for
+from ui.queue import SlotQueue
+from ui.quota import WINDOW_SECONDS, HourlyCap
+
+
+def test_queue_keeps_order_and_positions_per_key_and_model() -> None:
+    async def scenario() -> None:
+        queue = SlotQueue()
+        key = queue.key_id("sk-a", "personal")
+        assert key != "sk-a" and key == queue.key_id("sk-a", "personal")
+        first, second = queue.join(key, "m", 1), queue.join(key, "m", 1)
+        third = queue.join(key, "m", 1)
+        other_model = queue.join(key, "n", 1)
+        other_key = queue.join(queue.key_id("sk-b", "personal"), "m", 1)
+        assert [t.position for t in (first, second, third, other_model, other_key)] == \
+            [0, 1, 2, 0, 0]
+        assert not await second.wait(0.01)
+        second.release()  # leaves the line: the third moves up
+        assert third.position == 1
+        first.release()
+        assert await third.wait(0.1) and third.holds_slot
+        third.release()
+        third.release()  # twice is harmless
+    asyncio.run(scenario())
+
+
+def test_hourly_cap_counts_a_rolling_hour_per_visitor() -> None:
+    now = [1000.0]
+    cap = HourlyCap(2, clock=lambda: now[0])
+    assert cap.take("a") is None and cap.take("a") is None
+    wait = cap.take("a")
+    assert wait is not None and 0 < wait <= WINDOW_SECONDS
+    assert cap.take("b") is None
+    now[0] += WINDOW_SECONDS
+    assert cap.take("a") is None
+    assert HourlyCap(0).take("a") is not None
+
+
+def test_cache_drops_the_oldest_videos_first(tmp_path: Path) -> None:
+    videos = []
+    for i in range(4):
+        video = tmp_path / f"t{i}.mp4"
+        video.write_bytes(b"x" * 1000)
+        (tmp_path / f"t{i}.jpg").write_bytes(b"y" * 100)
+        os.utime(video, (1000 + i, 1000 + i))
+        videos.append(video)
+    os.utime(videos[0], (5000, 5000))  # t0 is the newest now
+    removed = prune_videos(tmp_path, 2300, keep=videos[1])
+    assert removed == [videos[2], videos[3]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t0.jpg", "t0.mp4", "t1.jpg", "t1.mp4"]
+
+
+def test_poster_is_the_first_frame(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    video = tmp_path / "v.mp4"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 200, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    poster = poster_for(video)
+    assert poster is not None and poster.suffix == ".jpg" and poster.stat().st_size > 0
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    assert poster_for(broken) is None
