@@ -1,0 +1,284 @@
+"""The simulator's renderer: real H.264/AAC files of the promised size, length, motion and marks."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import random
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from client import catalog
+from client.errors import InvalidInput
+from client.simulator import render as rendering
+from client.simulator.render import RenderJob, render
+
+W480, H480 = 832, 464  # 480P output of a 16:9 input
+
+
+def _picture(width: int, height: int, seed: int = 1) -> bytes:
+    """A busy, photo-like JPEG: gradients, noise and discs, so any motion shows in the pixels."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([120 + 80 * np.sin(xs / width * 3), 100 + 60 * np.cos(ys / height * 4),
+                     140 + 50 * np.sin((xs + ys) / (width + height) * 5)], -1)
+    noisy = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+    image = Image.fromarray(noisy)
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        cx, cy, r = rng.integers(0, width), rng.integers(0, height), rng.integers(8, height // 6)
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+    buf = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(1)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _wav(seconds: float, rate: int = 44_100) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (np.sin(2 * np.pi * 440 * t) * 12_000).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def _mp3(seconds: float, rate: int = 44_100) -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=rate, layout="stereo")
+        t = np.arange(int(seconds * rate)) / rate
+        tone = (np.sin(2 * np.pi * 330 * t) * 0.4).astype(np.float32)
+        for start in range(0, tone.size, 1152):
+            chunk = np.ascontiguousarray(np.stack([tone[start:start + 1152]] * 2))
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def landscape() -> bytes:
+    return _picture(1200, 675)
+
+
+def _probe(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        info = {
+            "codec": video.codec_context.name, "pix_fmt": video.codec_context.pix_fmt,
+            "rate": video.average_rate, "frames": video.frames,
+            "size": (video.width, video.height),
+            "seconds": float(video.duration * video.time_base),
+            "audio": None if audio is None else {
+                "codec": audio.codec_context.name,
+                "seconds": float(audio.duration * audio.time_base)},
+        }
+        info["decoded"] = sum(1 for _ in container.decode(video=0))
+    return info
+
+
+def _luma_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
+
+
+def _frame_steps(path: Path) -> np.ndarray:
+    frames = _luma_frames(path)
+    return np.array([np.abs(a - b).mean() for a, b in itertools.pairwise(frames)])
+
+
+def _audio_samples(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+
+
+def _assert_clip(path: Path, size: tuple[int, int], seconds: int, audio: bool) -> dict:
+    info = _probe(path)
+    assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
+    assert info["rate"] == 30
+    assert info["frames"] == info["decoded"] == seconds * 30
+    assert info["size"] == size
+    assert info["seconds"] == pytest.approx(seconds, abs=0.1)
+    if audio:
+        assert info["audio"] is not None and info["audio"]["codec"] == "aac"
+        assert info["audio"]["seconds"] == pytest.approx(info["seconds"], abs=0.1)
+    else:
+        assert info["audio"] is None
+    return info
+
+
+def test_single_shot_is_a_silent_h264_clip_of_the_exact_size_and_length(landscape, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 3), tmp_path / "single.mp4")
+    assert out == tmp_path / "single.mp4"
+    _assert_clip(out, (W480, H480), 3, audio=False)
+
+
+def test_portrait_input_is_cover_cropped_to_a_portrait_frame(tmp_path):
+    portrait = _picture(540, 960)
+    out = render(RenderJob(portrait, 464, 832, 2, seed=3), tmp_path / "portrait.mp4")
+    _assert_clip(out, (464, 832), 2, audio=False)
+
+
+def test_wide_input_is_cover_cropped_not_stretched_into_a_portrait_frame(tmp_path):
+    bands = np.zeros((360, 640, 3), np.uint8)
+    bands[:, :213, 0], bands[:, 213:427, 1], bands[:, 427:, 2] = 255, 255, 255  # red|green|blue
+    png = io.BytesIO()
+    Image.fromarray(bands).save(png, "PNG")
+    for seed in range(4):  # push, pull, pan or tilt: every view stays inside the centre crop
+        out = render(RenderJob(png.getvalue(), 176, 320, 1, seed=seed), tmp_path / "crop.mp4")
+        with av.open(str(out)) as container:
+            rgb = [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
+        for frame in (rgb[0], rgb[-1]):
+            assert (frame[..., 1] > 200).mean() > 0.97 and frame[..., [0, 2]].max() < 60
+
+
+def test_single_shot_moves_smoothly_without_cuts(landscape, tmp_path):
+    for seed in range(3):
+        steps = _frame_steps(render(RenderJob(landscape, W480, H480, 2, seed=seed),
+                                    tmp_path / f"s{seed}.mp4"))
+        assert steps.mean() > 0.2  # the camera moves
+        assert steps.max() < 4 * np.median(steps) and steps.max() < 8
+
+
+def test_multi_shot_cuts_hard_between_three_framings(landscape, tmp_path):
+    steps = _frame_steps(render(RenderJob(landscape, W480, H480, 3, shot_type="multi"),
+                                tmp_path / "multi.mp4"))
+    spikes = np.flatnonzero(steps > 10 * np.median(steps))
+    assert spikes.tolist() == [29, 59]  # cuts into frames 30 and 60: wide → medium → close-up
+
+
+def test_seeds_choose_different_single_shot_moves():
+    last_poses = {rendering.motion_for(RenderJob(b"x", 832, 464, 5, seed=seed))(5.0)
+                  for seed in range(12)}
+    assert len(last_poses) >= 4
+
+
+def test_every_template_maps_to_a_motion():
+    assert set(rendering.TEMPLATE_MOTIONS) == set(catalog.TEMPLATES)
+    assert len(rendering.TEMPLATE_MOTIONS) == 26
+    assert set(rendering._TEMPLATE_EFFECTS) <= set(catalog.TEMPLATES)  # no misspelt ids
+    assert rendering.TEMPLATE_MOTIONS["flying"] is rendering.float_up
+    assert rendering.TEMPLATE_MOTIONS["inflate"] is rendering.pulse
+    assert rendering.TEMPLATE_MOTIONS["rotation"] is rendering.spin
+    assert rendering.TEMPLATE_MOTIONS["squish"] is rendering.squash
+    assert rendering.TEMPLATE_MOTIONS["dissolve"] is rendering.dissolve
+    assert rendering.TEMPLATE_MOTIONS["dance1"] is rendering.bounce
+    for template, factory in rendering.TEMPLATE_MOTIONS.items():
+        motion = factory(random.Random(0), 5.0)
+        poses = [motion(i / 30) for i in range(150)]
+        assert len(set(poses)) > 10, template
+        assert all(p.zoom >= 1 and 0 <= p.sx <= 1.5 and 0 < p.sy <= 1.5 for p in poses), template
+
+
+@pytest.mark.parametrize("template", ["flying", "inflate", "rotation", "squish", "dissolve", "hug"])
+def test_templates_render_a_moving_clip(landscape, template, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 2, template=template), tmp_path / "t.mp4")
+    _assert_clip(out, (W480, H480), 2, audio=False)
+    frames = _luma_frames(out)
+    assert np.abs(frames[0] - frames[45]).mean() > 2
+
+
+def test_flying_lifts_the_picture_and_leaves_the_floor():
+    motion = rendering.TEMPLATE_MOTIONS["flying"](random.Random(0), 5.0)
+    assert motion(4.0).y < motion(0.0).y - 0.1  # up is smaller y
+    assert 0 < motion(4.0).shadow < motion(0.0).shadow
+
+
+def test_rotation_shows_the_mirrored_back_half_way():
+    motion = rendering.TEMPLATE_MOTIONS["rotation"](random.Random(0), 5.0)
+    poses = [motion(i / 30) for i in range(150)]
+    assert any(p.mirror for p in poses) and not poses[0].mirror
+    assert min(p.sx for p in poses) < 0.1 < max(p.sx for p in poses)
+
+
+def test_watermark_marks_only_the_bottom_right_corner(landscape, tmp_path):
+    plain = _luma_frames(render(RenderJob(landscape, W480, H480, 2), tmp_path / "plain.mp4"))
+    marked = _luma_frames(render(RenderJob(landscape, W480, H480, 2, watermark=True),
+                                 tmp_path / "marked.mp4"))
+    for before, after in ((plain[0], marked[0]), (plain[-1], marked[-1])):
+        corner = np.abs(before[-60:, -160:] - after[-60:, -160:])
+        assert corner.mean() > 5 and corner.max() > 60
+        assert np.abs(before[:300, :600] - after[:300, :600]).mean() < 1.5
+
+
+def test_watermark_uses_a_cjk_font_when_the_system_has_one():
+    if not any(Path(p).exists() for p in rendering.CJK_FONTS):
+        pytest.skip("no CJK font installed; the watermark falls back to 'AI'")
+    font = rendering._cjk_font(24)
+    assert font is not None
+
+    def glyph(character: str) -> bytes:
+        canvas = Image.new("L", (32, 32))
+        ImageDraw.Draw(canvas).text((2, 0), character, font=font, fill=255)
+        return canvas.tobytes()
+
+    # A font without the glyphs draws the same empty box for both characters.
+    assert glyph("生") != glyph("成") and any(glyph("生"))
+
+
+def test_auto_sound_adds_an_audible_bed_as_long_as_the_video(landscape, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 3, auto_sound=True), tmp_path / "bed.mp4")
+    _assert_clip(out, (W480, H480), 3, audio=True)
+    samples = _audio_samples(out)
+    assert 0.05 < np.abs(samples).max() < 0.5  # audible, far from clipping
+    assert np.sqrt(np.mean(samples[48_000:96_000] ** 2)) > 0.02
+
+
+def test_a_short_wav_track_is_padded_with_silence(landscape, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 3, audio_track=_wav(1.5)), tmp_path / "wav.mp4")
+    _assert_clip(out, (W480, H480), 3, audio=True)
+    samples = _audio_samples(out)
+    assert np.abs(samples[12_000:60_000]).max() > 0.2  # the track plays…
+    assert np.abs(samples[84_000:140_000]).max() < 0.01  # …then silence to the end
+
+
+def test_a_long_mp3_track_is_cut_to_the_duration(landscape, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 2, audio_track=_mp3(6.0), template="poke"),
+                 tmp_path / "mp3.mp4")
+    _assert_clip(out, (W480, H480), 2, audio=True)
+    assert np.abs(_audio_samples(out)[48_000:90_000]).max() > 0.2  # still playing at the end
+
+
+def test_track_wins_over_auto_sound_and_silence_means_no_stream(landscape, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 2, audio_track=_wav(3.0), auto_sound=True),
+                 tmp_path / "both.mp4")
+    window = _audio_samples(out)[24_000:72_000]
+    power = np.abs(np.fft.rfft(window)) ** 2
+    hertz = np.fft.rfftfreq(window.size, 1 / 48_000)
+    assert power[(hertz > 435) & (hertz < 445)].sum() > 0.8 * power.sum()  # the 440 Hz test tone
+    _assert_clip(render(RenderJob(landscape, W480, H480, 2), tmp_path / "mute.mp4"),
+                 (W480, H480), 2, audio=False)
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"width": 830}, "width"), ({"height": 0}, "height"), ({"duration": 0}, "duration"),
+    ({"shot_type": "triple"}, "shot_type"), ({"template": "moonwalk"}, "template"),
+    ({"image": b"not a picture"}, "image"), ({"audio_track": b"not audio"}, "audio_track"),
+])
+def test_bad_jobs_are_refused_naming_the_field(landscape, changes, field, tmp_path):
+    job = RenderJob(landscape, W480, H480, 2)
+    for name, value in changes.items():
+        setattr(job, name, value)
+    with pytest.raises(InvalidInput) as caught:
+        render(job, tmp_path / "bad.mp4")
+    assert caught.value.field == field
+    assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_transparent_png_is_flattened_on_white(tmp_path):
+    png = io.BytesIO()
+    Image.new("RGBA", (640, 360), (255, 0, 0, 0)).save(png, "PNG")
+    out = render(RenderJob(png.getvalue(), 320, 176, 1), tmp_path / "png.mp4")
+    assert _luma_frames(out)[0].mean() > 230
