@@ -137,9 +137,11 @@ def build_app(settings: Settings) -> gr.Blocks:
                                               elem_id="model"))
                 model_info = gr.Markdown(controls.model_label(spec0.model, region0, "en"),
                                          elem_id="model-info", elem_classes="hint")
+                # allow_custom_value: Gradio re-creates an updated component per session, which
+                # drops any_value's patch; an example can set a template before its model arrives.
                 template = any_value(gr.Dropdown(
                     list(controls.all_template_choices("en")), value="", label=label("template"),
-                    visible=bool(spec0.templates), elem_id="template"))
+                    visible=bool(spec0.templates), elem_id="template", allow_custom_value=True))
                 template_advice = gr.Markdown(visible=False, elem_id="template-advice",
                                               elem_classes="hint")
                 prompt = gr.Textbox(label=label("prompt"), placeholder=label("prompt_ph"), lines=3,

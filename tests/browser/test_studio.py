@@ -157,6 +157,12 @@ def test_upload_controls_generate_reload(browser: object, studio: str, tmp_path:
     sync_api.expect(page.locator("#resolution input[value='480P']")).to_be_checked()
     sync_api.expect(page.locator("#image-info")).to_contain_text("750×1000 px")
     page.screenshot(path=str(SCREENSHOTS / "history-after-reload.png"), full_page=True)
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    # The example's template must not linger, hidden, under a model that takes none: the
+    # request preview (built from the form's values) names the reused model and no template.
+    page.click("#code button:has-text('code')")
+    sync_api.expect(page.locator("#code")).to_contain_text('"model": "wan2.2-i2v-flash"')
+    assert '"template"' not in (page.locator("#code").text_content() or "")
 
 
 def test_chinese_follows_the_browser_language(browser: object, studio: str) -> None:
