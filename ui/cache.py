@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+# A download's temporary file this old was left by a studio that stopped mid-download.
+STALE_PART_SECONDS = 3600.0
 
 
 def prune_videos(folder: Path, max_bytes: int, *, keep: Path | None = None) -> list[Path]:
     """Delete the least recently written videos (with their posters) until the folder holds at
-    most `max_bytes`; `keep` (the video just downloaded) is never deleted. Returns what went."""
+    most `max_bytes`; `keep` (the video just downloaded) is never deleted. Returns what went.
+    Leftover partial downloads are deleted too."""
+    cutoff = time.time() - STALE_PART_SECONDS
+    for partial in folder.glob(".*.part"):
+        if partial.is_file() and partial.stat().st_mtime < cutoff:
+            partial.unlink(missing_ok=True)
     videos = sorted((p for p in folder.glob("*.mp4") if p.is_file()),
                     key=lambda p: p.stat().st_mtime)
     sizes = {p: p.stat().st_size + _size(p.with_suffix(".jpg")) for p in videos}
