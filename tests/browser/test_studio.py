@@ -168,11 +168,11 @@ def test_upload_controls_generate_reload(browser: object, studio: str, tmp_path:
 def test_chinese_follows_the_browser_language(browser: object, studio: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page = open_page(browser, studio, "zh-CN")
-    assert "图片生成视频" in page.inner_text("#title")
-    assert "生成视频" in page.inner_text("#generate")
-    assert "模拟器模式" in page.inner_text("#banner")
-    assert "极速版" in page.inner_text("#model-info")
-    assert "添加图片" in page.inner_text("#status")
+    # The texts follow the language once the page's load event has run: wait for each.
+    for selector, text in (("#title", "图片生成视频"), ("#generate", "生成视频"),
+                           ("#banner", "模拟器模式"), ("#model-info", "极速版"),
+                           ("#status", "添加图片")):
+        sync_api.expect(page.locator(selector)).to_contain_text(text, timeout=20_000)
     page.screenshot(path=str(SCREENSHOTS / "studio-zh.png"), full_page=True)
 
 
