@@ -7,9 +7,12 @@ result downloads without them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import random
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -27,6 +30,7 @@ API_KEY_ENV = "DASHSCOPE_API_KEY"
 
 # Failures that happen before a single byte of the request left this machine.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_ACCOUNT_SALT = secrets.token_bytes(16)  # per process: an `account` tag means nothing elsewhere
 
 
 def call_kind(method: str, path: str) -> str:
@@ -180,6 +184,10 @@ class WanClient:
         self.region = region
         self.base_url = resolve_base_url(region, base_url)
         self.__key = _checked_key(api_key)
+        # Which account the service counts this client's calls against (its query quota is
+        # shared by every client on the same key): a salted hash, never the key.
+        self.account = hmac.new(_ACCOUNT_SALT, f"{self.base_url}\n{self.__key}".encode(),
+                                hashlib.sha256).hexdigest()[:16]
         inner = transport if transport is not None else httpx.AsyncHTTPTransport()
         self.transport = RetryTransport(inner, max_retries=max_retries)
         # No credentials on this client: they are added per API call only (see `api`).

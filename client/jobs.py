@@ -29,9 +29,30 @@ async def _media_url(client: WanClient, value: str | Path, model: str) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request validated and with its local files uploaded: ready to create as a task."""
+
+    request: VideoRequest  # validated, defaults filled in
+    payload: dict[str, Any]
+    oss: bool  # the payload holds oss:// URLs
+
+
 async def submit(client: WanClient, req: VideoRequest) -> Submitted:
     """Validate (media included), upload local files, create the task. Nothing is sent when
     validation fails."""
+    return await create(client, await prepare(client, req))
+
+
+async def create(client: WanClient, prepared: Prepared) -> Submitted:
+    """Create the task for a prepared request (the only step an account's task limit counts)."""
+    pending = await create_task(client, prepared.payload, oss=prepared.oss)
+    return Submitted(pending.task_id, prepared.request, prepared.payload)
+
+
+async def prepare(client: WanClient, req: VideoRequest) -> Prepared:
+    """Validate (media included) and upload local files; nothing is sent when validation fails.
+    Done while a job still waits for a free task slot, so a freed slot is taken at once."""
     if req.region != client.region:
         raise InvalidInput("region", f"the request is for {req.region} but the client is set up "
                                      f"for {client.region}; keys and models belong to one region")
@@ -43,8 +64,7 @@ async def submit(client: WanClient, req: VideoRequest) -> Submitted:
     payload = to_payload(checked, image_url, audio_url)
     sent_urls = [payload["input"].get("img_url", ""), payload["input"].get("audio_url") or ""]
     oss = any(source_kind(u) == "oss" for u in sent_urls if u)
-    pending = await create_task(client, payload, oss=oss)
-    return Submitted(pending.task_id, checked, payload)
+    return Prepared(checked, payload, oss)
 
 
 async def run(client: WanClient, req: VideoRequest, out_dir: Path, *,

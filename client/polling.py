@@ -1,10 +1,16 @@
-"""When to ask for a task's status next: the SDK's backoff, or a sleep until the expected finish."""
+"""When to ask for a task's status next: the SDK's backoff, or an ETA-aware schedule that polls
+densely only around the expected finish; and a pacer that keeps one account's status queries
+under the service's quota however many tasks it watches."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 SDK_MAX_INTERVAL = 5.0
+# The service allows 20 status queries per second per account; the rest is left for the
+# page's own calls (task list, cancel) and for clock skew between the two ends.
+STATUS_QUERIES_PER_SECOND = 16.0
 
 
 def sdk_interval(step: int) -> float:
@@ -18,19 +24,20 @@ def sdk_interval(step: int) -> float:
 class PollSchedule:
     """Seconds to wait before the next status query.
 
-    Without an expected duration it backs off like the SDK. With one, it waits until `lead`
-    seconds before the expected finish, then polls every `near_interval`; a single wait never
-    exceeds `max_gap`, so a task that fails early (moderation, bad media) is noticed within it,
-    and once the task is `overdue_grace` past its expected time it relaxes to `overdue_interval`
-    to spare the account's query quota (20 per second).
+    Without an expected duration it backs off like the SDK. With one, it sleeps until `lead`
+    seconds before the expected finish, then polls every `near_interval`; once the task runs
+    past its expected time the interval grows with the overrun (`overrun_share` of it, at most
+    `overdue_interval`), so a late task is still noticed within a small share of its lateness
+    and a very late one spares the account's query quota. A single wait never exceeds
+    `max_gap`, so a task that fails early (moderation, bad media) is noticed within it.
     """
 
     expected_seconds: float | None = None
-    lead: float = 2.0
-    near_interval: float = 1.0
+    lead: float = 0.5
+    near_interval: float = 0.25
     max_gap: float = 15.0
-    overdue_grace: float = 30.0
-    overdue_interval: float = 5.0
+    overrun_share: float = 0.25
+    overdue_interval: float = SDK_MAX_INTERVAL
 
     def delay(self, elapsed: float, polls: int) -> float:
         """`elapsed`: seconds since the task was submitted; `polls`: queries made so far (≥ 1)."""
@@ -39,6 +46,37 @@ class PollSchedule:
         until_near = self.expected_seconds - self.lead - elapsed
         if until_near > 0:
             return min(until_near, self.max_gap)
-        if elapsed > self.expected_seconds + self.overdue_grace:
-            return self.overdue_interval
-        return self.near_interval
+        overrun = elapsed - self.expected_seconds
+        return min(self.overdue_interval, max(self.near_interval, overrun * self.overrun_share))
+
+
+class QueryPacer:
+    """Spaces the status queries of each account at least 1/`per_second` apart.
+
+    Accounts are known by `WanClient.account` (a salted hash). Tasks submitted together expect
+    to finish together; without the pacer their dense polls would add up past the quota.
+    """
+
+    def __init__(self, per_second: float = STATUS_QUERIES_PER_SECOND) -> None:
+        self.spacing = 1.0 / per_second
+        self._accounts: dict[str, list[float]] = {}  # account -> [next free moment, waiting]
+
+    async def turn(self, account: str, now: Callable[[], float],
+                   sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Wait for this account's next free moment to query, and take it."""
+        current = now()
+        entry = self._accounts.setdefault(account, [current, 0.0])
+        due, waiting = entry
+        if due < current or due > current + self.spacing * (waiting + 2):
+            due = current  # an idle account, or a clock that jumped (tests' simulated time)
+        entry[0] = due + self.spacing
+        if len(self._accounts) > 10_000:
+            self._accounts = {a: e for a, e in self._accounts.items()
+                              if e[0] >= current or e[1] or a == account}
+        if due <= current:
+            return
+        entry[1] += 1
+        try:
+            await sleep(due - current)
+        finally:
+            entry[1] -= 1

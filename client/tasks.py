@@ -13,7 +13,7 @@ from urllib.parse import quote
 from .download import download
 from .errors import CancelNotAllowed, InvalidInput, RateLimited, ServiceError, WaitTimeout, WanError
 from .http import CREATE_PATH, WanClient
-from .polling import PollSchedule
+from .polling import PollSchedule, QueryPacer
 from .status import Canceled, Pending, TaskStatus, UnknownStatusError, parse_status, parse_time
 
 __all__ = [
@@ -35,6 +35,8 @@ GIVE_UP_AFTER_FAILING = 120.0  # seconds of nothing but failed status queries
 # Indirections so tests can run `watch` on a simulated clock.
 _now = time.time
 _sleep = asyncio.sleep
+# One per process: every watch on the same account shares the account's query quota.
+_pacer = QueryPacer()
 
 
 def _task_path(task_id: str) -> str:
@@ -198,6 +200,7 @@ async def watch(client: WanClient, task_id: str, *, deadline: float | None = Non
                               "and goes on on the service")
         if _now() >= next_poll:
             try:
+                await _pacer.turn(client.account, _now, _sleep)
                 status: TaskStatus | None = await get_task(client, task_id)
                 error, failing_since = None, None
             except (RateLimited, ServiceError) as exc:

@@ -19,6 +19,9 @@ from .settings import Settings
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 HISTORY_STORAGE_KEY = "wan-studio-history"
+QUEUE_IDLE_SECONDS = 0.02
+MAX_EVENTS_AT_ONCE = 400
+PROGRESS_IDLE_SECONDS = 0.1
 # Merged in the browser, at once: two events (a generation and a resumed task) may report
 # records at the same moment, and a server round trip could lose one of them. The result is
 # wrapped in a list because a returned array means "one value per output".
@@ -392,7 +395,19 @@ def build_app(settings: Settings) -> gr.Blocks:
                                concurrency_limit=None, api_visibility="private")
 
     demo.queue(default_concurrency_limit=16)
+    _quiet_queue(demo)
     return demo
+
+
+def _quiet_queue(demo: gr.Blocks) -> None:
+    """Gradio's queue checks for new events every 1 ms and for progress every 10 ms even when
+    idle (about 7 % of a core here); every 20 / 100 ms is soon enough for a page and costs
+    almost nothing. These are Queue attributes, not options: left alone if they are renamed."""
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = QUEUE_IDLE_SECONDS
+    if queue is not None and hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = PROGRESS_IDLE_SECONDS
 
 
 def _history_view(history_v: list | None, request: gr.Request) -> tuple[Any, str]:
@@ -410,5 +425,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # Gradio would otherwise keep every call's inputs (a personal key!) in the browser.
         "run_history": False,
         "max_file_size": "20mb",
+        # Gradio's queue runs at most this many events at once, whatever their own limits: each
+        # page waiting for its video holds one (an async wait, not a thread), so 40 is too few.
+        "max_threads": MAX_EVENTS_AT_ONCE,
         "footer_links": ["api"] if settings.api_visibility == "public" else [],
     }

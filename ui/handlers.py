@@ -382,17 +382,20 @@ async def follow(services: Services, job: Job, lang: str, *,
                  first_video: Any = None) -> AsyncIterator[Step]:
     """Stream a job: a record whenever its phase changes, the video once it is downloaded."""
     last_phase = None
+    last_text = None
     first = True
     async for current in services.runner.follow(job):
         # The job is live: read everything now, before the yield lets it move on.
         phase = current.phase
+        text = status_text(current, lang)
+        if not first and phase == last_phase and text == last_text and not current.done:
+            continue  # nothing new to show: every update costs the server with many pages open
         record = record_of(current) if phase != last_phase or first else gr.skip()
         video: Any = first_video if first else gr.skip()
         if phase == "SUCCEEDED" and current.video is not None:
             video = str(current.video)
-        text = status_text(current, lang)
         error = text if current.done and phase != "SUCCEEDED" else None
-        last_phase, first = phase, False
+        last_phase, last_text, first = phase, text, False
         yield Step(text, video, record, error=error)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import av
-
 log = logging.getLogger(__name__)
 
 
@@ -15,6 +13,8 @@ def poster_for(video: Path) -> Path | None:
     poster = video.with_suffix(".jpg")
     if poster.is_file() and poster.stat().st_mtime >= video.stat().st_mtime:
         return poster
+    import av  # here, not at start-up: the first page needs no video decoder
+
     try:
         with av.open(str(video)) as container:
             frame = next(container.decode(video=0))

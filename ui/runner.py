@@ -23,8 +23,9 @@ from client.errors import (
     TaskFailed,
     WanError,
 )
+from client.eta import EtaEstimator, TaskShape
 from client.http import WanClient
-from client.jobs import submit
+from client.jobs import Prepared, create, prepare
 from client.request import VideoRequest
 from client.status import Canceled, Failed, Succeeded, Unknown
 from client.tasks import cancel_task, download, get_task, watch
@@ -39,6 +40,9 @@ FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN", "ERROR")
 FORGET_AFTER_SECONDS = 3600.0
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_RETRY_SECONDS = 0.5
+# Requests validated and uploaded at once: more only share the same cores and the same link, and
+# would hold back the jobs first in line, whose slot is already free.
+PREPARE_AT_ONCE = 2
 SUBMIT_RETRY_LIMIT = 40  # RateLimited answers tolerated before giving up on submitting
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -62,7 +66,7 @@ class Job:
     created: float = field(default_factory=time.time)
     submitted: float | None = None
     finished: float | None = None
-    eta: float | None = None
+    expected_end: float | None = None  # epoch seconds the task should end, when an ETA is known
     retry_in: float | None = None
     video: Path | None = None
     error: WanError | None = None
@@ -76,6 +80,11 @@ class Job:
         return self.phase in FINAL
 
     @property
+    def eta(self) -> float | None:
+        """Seconds left until the expected end (0 once overdue)."""
+        return None if self.expected_end is None else max(0.0, self.expected_end - time.time())
+
+    @property
     def elapsed(self) -> float:
         start = self.submitted or self.created
         return max(0.0, (self.finished or time.time()) - start)
@@ -87,7 +96,8 @@ class Job:
         event.set()
 
     def fail(self, error: WanError, phase: str = "ERROR") -> None:
-        self.update(error=error, phase=phase, finished=time.time(), eta=None, retry_in=None)
+        self.update(error=error, phase=phase, finished=time.time(), expected_end=None,
+                    retry_in=None)
 
 
 @dataclass(frozen=True)
@@ -107,12 +117,13 @@ class Runner:
         self.cache_dir = cache_dir
         self.cache_max_bytes = cache_max_bytes
         self.base_url = base_url
-        self.expected_seconds = expected_seconds
+        # Learns each task shape's submit-to-end time; `expected_seconds` is the prior.
+        self.eta = EtaEstimator(prior=expected_seconds)
         self.slots = SlotQueue()
+        self._preparing = asyncio.Semaphore(PREPARE_AT_ONCE)
         self._jobs: dict[str, Job] = {}
         self._by_task: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._durations: dict[str, float] = {}  # model -> seconds of the last finished task
 
     def get(self, token: str | None) -> Job | None:
         return self._jobs.get(token or "")
@@ -164,9 +175,6 @@ class Runner:
     def client(self, region: str, credentials: Credentials) -> WanClient:
         return WanClient(api_key=credentials.api_key, region=region, base_url=self.base_url)
 
-    def _expected(self, model: str | None) -> float | None:
-        return self._durations.get(model or "", self.expected_seconds)
-
     async def cancel(self, token: str) -> Job | None:
         """Cancel a job: a queued one locally, a PENDING one at the service (CancelNotAllowed
         once it runs). None when there is no such unfinished job."""
@@ -200,17 +208,21 @@ class Runner:
         key_id = self.slots.key_id(credentials.api_key, credentials.kind)
         ticket = self.slots.join(key_id, request.model, limit)
         try:
-            while not await ticket.wait(1.0):
+            async with self.client(request.region, credentials) as client:
+                # Validate and upload before holding a slot (the account's task limit counts
+                # tasks, not uploads): a freed slot is then taken by one create call.
+                async with self._preparing:  # in arrival order: the first in line go first
+                    prepared = await prepare(client, request)
+                while not await ticket.wait(1.0):
+                    if job.cancel_requested:
+                        job.update(phase="CANCELED", finished=time.time())
+                        return
+                    job.update(phase="QUEUED", queue_position=ticket.position)
                 if job.cancel_requested:
                     job.update(phase="CANCELED", finished=time.time())
                     return
-                job.update(phase="QUEUED", queue_position=ticket.position)
-            if job.cancel_requested:
-                job.update(phase="CANCELED", finished=time.time())
-                return
-            job.update(phase="SUBMITTING", queue_position=0)
-            async with self.client(request.region, credentials) as client:
-                submitted = await self._submit(client, job, request)
+                job.update(phase="SUBMITTING", queue_position=0)
+                submitted = await self._submit(client, job, prepared)
                 if submitted is None:
                     return
                 await self._watch(client, job, ticket)
@@ -222,10 +234,10 @@ class Runner:
         finally:
             ticket.release()
 
-    async def _submit(self, client: WanClient, job: Job, request: VideoRequest) -> str | None:
+    async def _submit(self, client: WanClient, job: Job, prepared: Prepared) -> str | None:
         for _ in range(SUBMIT_RETRY_LIMIT):
             try:
-                submitted = await submit(client, request)
+                submitted = await create(client, prepared)
             except RateLimited as exc:
                 wait = exc.retry_after if exc.retry_after is not None else 5.0
                 job.update(retry_in=wait)
@@ -262,25 +274,28 @@ class Runner:
             await cancel_task(client, task_id)
 
         job.update(_cancel=cancel)
-        model = job.request.model if job.request else None
-        expected = self._expected(model)
+        shape = TaskShape.of(job.request) if job.request else None
+        expected = self.eta.expected(shape) if shape else self.eta.prior
         final = None
         async for progress in watch(client, task_id, expected_seconds=expected,
                                     started_at=job.submitted):
             status = progress.status
             if status.submit_time is not None and job.resumed and job.submitted is None:
                 job.submitted = status.submit_time.timestamp()
-            job.update(phase=status.name, eta=progress.eta if expected else None)
+            if progress.changed:  # heartbeats change nothing the page shows: the clock it reads
+                start = job.submitted or job.created
+                job.update(phase=status.name, expected_end=None if expected is None
+                           or status.is_terminal else start + expected)
             final = status
         if ticket is not None:
             ticket.release()
         job.update(_cancel=None)
         if isinstance(final, Succeeded):
-            job.update(phase="DOWNLOADING", eta=None)
+            if shape is not None:
+                self.eta.learn(shape, final)  # by the service's own submit and end times
+            job.update(phase="DOWNLOADING", expected_end=None)
             video = await self._download(client, task_id, final.video_url, dest)
             prune_videos(dest.parent, self.cache_max_bytes, keep=video)
-            if model and job.submitted:
-                self._durations[model] = time.time() - job.submitted
             job.update(phase="SUCCEEDED", video=video, finished=time.time())
         elif isinstance(final, Failed):
             job.fail(TaskFailed(final.message or "failed", code=final.code or None), "FAILED")

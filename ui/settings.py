@@ -30,7 +30,9 @@ class Settings:
     cache_dir: Path = Path(tempfile.gettempdir()) / "wan-studio"
     cache_max_mb: int = CACHE_MAX_MB_DEFAULT
     state_secret: str = ""  # encrypts the browser history; stable so a restart can read it
-    generate_concurrency: int = 32
+    # Generations streamed at once. Unlimited: each is an async wait on a server-side job, and
+    # the local queue per key and model (queue.py) is what bounds the work sent to the service.
+    generate_concurrency: int | None = None
     task_seconds_hint: float | None = None  # expected task time for the ETA (simulator)
 
     @property

@@ -31,6 +31,9 @@ class SimConfig:
     test_faults: bool = True  # honour the X-Wan-Sim-Fault header
     render_workers: int = 2
     policy_ttl_seconds: float = 300  # upload policy validity
+    # Result downloads at most this fast (None: as fast as loopback goes). Benchmarks use it to
+    # time a download over a realistic link instead of loopback's gigabytes per second.
+    result_bytes_per_second: float | None = None
 
     def __post_init__(self) -> None:
         if self.region not in catalog.REGIONS:
@@ -39,6 +42,8 @@ class SimConfig:
             )
         if self.task_seconds < 0:
             raise ValueError("task_seconds: must be 0 or more")
+        if self.result_bytes_per_second is not None and self.result_bytes_per_second <= 0:
+            raise ValueError("result_bytes_per_second: must be more than 0, or None for no limit")
 
 
 @dataclass(frozen=True)

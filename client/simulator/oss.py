@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -68,6 +69,8 @@ def build_router(sim: Simulator) -> APIRouter:
             return oss_error("NoSuchKey", "The specified key does not exist.", status=404)
         if task.truncated_download or (fault is not None and fault.name == "truncated"):
             return _truncated(task.video_path.read_bytes())
+        if sim.config.result_bytes_per_second is not None:
+            return _throttled(task.video_path.read_bytes(), sim.config.result_bytes_per_second)
         return FileResponse(task.video_path, media_type="video/mp4")
 
     return router
@@ -147,6 +150,22 @@ def _store_upload(sim: Simulator, fields: dict[str, str], data: bytes | None) ->
         )
     )
     return Response(status_code=200 if fields.get("success_action_status") == "200" else 204)
+
+
+def _throttled(video: bytes, bytes_per_second: float) -> StreamingResponse:
+    """The whole file, paced to `bytes_per_second` (each chunk is sent on its schedule)."""
+
+    async def paced() -> AsyncIterator[bytes]:
+        started = time.monotonic()
+        for start in range(0, len(video), CHUNK_BYTES):
+            chunk = video[start : start + CHUNK_BYTES]
+            due = started + (start + len(chunk)) / bytes_per_second  # when its last byte is due
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            yield chunk
+
+    return StreamingResponse(
+        paced(), media_type="video/mp4", headers={"content-length": str(len(video))}
+    )
 
 
 def _truncated(video: bytes) -> StreamingResponse:

@@ -6,6 +6,7 @@ Used by the client test (validate) and the studio test (handlers), so both see t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from client import catalog
@@ -128,9 +129,7 @@ def _combination_cases(good: Path) -> list[Case]:
     cases = []
     for region in catalog.REGIONS:
         for model in catalog.models_in_region(region):
-            def make(**kw) -> VideoRequest:
-                return VideoRequest(model=model.id, region=region, image=str(good), **kw)
-
+            make = partial(VideoRequest, model=model.id, region=region, image=str(good))
             tag = f"{model.id}@{region}"
             for res in all_resolutions:
                 if res not in model.resolutions:

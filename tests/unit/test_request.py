@@ -10,8 +10,14 @@ from PIL import Image
 
 from client.errors import InvalidInput
 from client.request import (
-    VideoRequest, check_public_url, estimated_price, from_payload, has_sound,
-    predict_output_size, to_payload, validate,
+    VideoRequest,
+    check_public_url,
+    estimated_price,
+    from_payload,
+    has_sound,
+    predict_output_size,
+    to_payload,
+    validate,
 )
 
 URL = "https://example.com/cat.png"

@@ -210,17 +210,18 @@ def test_schedule_without_expected_follows_the_sdk() -> None:
 
 def test_schedule_with_expected_sleeps_until_just_before_the_end() -> None:
     schedule = PollSchedule(expected_seconds=10)
-    assert schedule.delay(elapsed=0, polls=1) == 8  # wake 2 s before the expected finish
-    assert schedule.delay(elapsed=7.5, polls=2) == 0.5
-    assert schedule.delay(elapsed=8, polls=3) == 1
-    assert schedule.delay(elapsed=12, polls=7) == 1
+    assert schedule.delay(elapsed=0, polls=1) == 9.5  # wake 0.5 s before the expected finish
+    assert schedule.delay(elapsed=9.25, polls=2) == pytest.approx(0.25)
+    assert schedule.delay(elapsed=9.5, polls=3) == 0.25  # dense around the expected finish
+    assert schedule.delay(elapsed=10.25, polls=6) == 0.25
+    assert schedule.delay(elapsed=12, polls=9) == 0.5  # late: the interval grows with the overrun
     assert schedule.delay(elapsed=41, polls=30) == 5  # long overdue: spare the query quota
 
 
 def test_schedule_caps_a_single_wait() -> None:
     schedule = PollSchedule(expected_seconds=120)
     assert schedule.delay(elapsed=0, polls=1) == 15
-    assert schedule.delay(elapsed=110, polls=9) == 8
+    assert schedule.delay(elapsed=110, polls=9) == 9.5
 
 
 # --- watch on a simulated clock -------------------------------------------------------------------
@@ -296,11 +297,11 @@ async def test_watch_heartbeats_about_once_a_second(clock: Clock) -> None:
     assert len(heartbeats) >= 15 and all(isinstance(e.status, Running) for e in heartbeats)
 
 
-async def test_watch_with_expected_seconds_waits_then_polls_each_second(clock: Clock) -> None:
+async def test_watch_with_expected_seconds_waits_then_polls_densely_near_it(clock: Clock) -> None:
     task = TimedTask(clock, running_at=2, done_at=20)
     async with client_for(task) as client:
         events = await collect(client, expected_seconds=20)
-    assert task.poll_times == [0, 15, 18, 19, 20]
+    assert task.poll_times == [0, 15, 19.5, 19.75, 20]
     by_second = {round(e.elapsed): e.eta for e in events if not e.changed}
     assert by_second[5] == pytest.approx(15)
     assert events[-1].eta == 0
