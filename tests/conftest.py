@@ -80,3 +80,21 @@ def api_key() -> str:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# The hardening tests print their counts (cases tried, crashes, requests sent, tasks lost, key
+# leaks); pytest captures stdout, so repeat those lines in the run's summary where CI shows them.
+_COUNT_LINES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and report.nodeid.startswith("tests/hardening/"):
+        _COUNT_LINES.extend(line.strip() for line in report.capstdout.splitlines()
+                            if ":" in line and any(ch.isdigit() for ch in line))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
+    if _COUNT_LINES:
+        terminalreporter.section("hardening counts")
+        for line in _COUNT_LINES:
+            terminalreporter.write_line(line)
