@@ -414,6 +414,29 @@ def _history_view(history_v: list | None, request: gr.Request) -> tuple[Any, str
     return handlers.history_view(history_v, _lang(request))
 
 
+# Counts the status line's clocks (handlers.ticking) in the page; the format is duration_text's.
+TICK_CLOCKS_JS = """
+() => {
+  const show = (s, zh) => {
+    const m = Math.floor(s / 60), r = s % 60, rr = String(r).padStart(2, "0");
+    return zh ? (m ? `${m} 分 ${rr} 秒` : `${r} 秒`) : (m ? `${m} min ${rr} s` : `${r} s`);
+  };
+  setInterval(() => {
+    const now = performance.now() / 1000;
+    for (const el of document.querySelectorAll(".wan-clock")) {
+      if (el.wanSeen === undefined) {
+        el.wanSeen = now;
+        el.wanStart = Number((el.className.match(/wan-s-(\\d+)/) || [0, 0])[1]);
+      }
+      const step = el.classList.contains("wan-down") ? -1 : 1;
+      const s = el.wanStart + step * (now - el.wanSeen);
+      el.textContent = show(Math.max(0, Math.round(s)), el.classList.contains("wan-zh"));
+    }
+  }, 500);
+}
+"""
+
+
 def launch_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for demo.launch(): look, languages and what may be served."""
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -421,6 +444,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "i18n": I18N,
         "theme": gr.themes.Soft(),
         "css": CSS,
+        "js": TICK_CLOCKS_JS,
         "allowed_paths": [str(settings.cache_dir / "videos"), str(ASSETS)],
         # Gradio would otherwise keep every call's inputs (a personal key!) in the browser.
         "run_history": False,

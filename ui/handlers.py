@@ -290,8 +290,19 @@ def duration_text(seconds: float, lang: str) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def status_text(job: Job, lang: str) -> str:
-    """The status line(s) for a job, in the page's language."""
+def ticking(seconds: float, step: int, lang: str) -> str:
+    """A duration the page keeps counting (up with step 1, down with -1) by itself, so a waiting
+    page needs no update from the server each second (ui/app.py: TICK_CLOCKS_JS)."""
+    # Gradio's sanitiser drops data-* attributes, so the clock's state rides in class names.
+    whole = round(max(0.0, seconds))
+    direction = "up" if step > 0 else "down"
+    return (f'<span class="wan-clock wan-{direction} wan-{lang} wan-s-{whole}">'
+            f'{duration_text(whole, lang)}</span>')
+
+
+def status_text(job: Job, lang: str, *, live: bool = True) -> str:
+    """The status line(s) for a job, in the page's language. With live=False the running clocks
+    are left out: what is left changes only when there is news worth sending to the page."""
     lines: list[str] = []
     phase = job.phase
     if phase == "QUEUED" and job.queue_position > 0:
@@ -301,9 +312,10 @@ def status_text(job: Job, lang: str) -> str:
         if job.retry_in:
             lines.append(t("st_retrying", lang, seconds=round(job.retry_in)))
     elif phase in ("PENDING", "RUNNING"):
-        parts = [t("st_elapsed", lang, elapsed=duration_text(job.elapsed, lang))]
+        elapsed = ticking(job.elapsed, 1, lang) if live else ""
+        parts = [t("st_elapsed", lang, elapsed=elapsed)]
         if job.eta is not None:
-            parts.append(t("st_eta", lang, eta=duration_text(job.eta, lang)))
+            parts.append(t("st_eta", lang, eta=ticking(job.eta, -1, lang) if live else ""))
         lines.append(" · ".join([t(f"st_{phase.lower()}", lang), *parts]))
     elif phase == "DOWNLOADING":
         lines.append(t("st_downloading", lang))
@@ -388,14 +400,15 @@ async def follow(services: Services, job: Job, lang: str, *,
         # The job is live: read everything now, before the yield lets it move on.
         phase = current.phase
         text = status_text(current, lang)
-        if not first and phase == last_phase and text == last_text and not current.done:
-            continue  # nothing new to show: every update costs the server with many pages open
+        news = status_text(current, lang, live=False)
+        if not first and phase == last_phase and news == last_text and not current.done:
+            continue  # the clocks tick in the page; every update costs the server with many pages
         record = record_of(current) if phase != last_phase or first else gr.skip()
         video: Any = first_video if first else gr.skip()
         if phase == "SUCCEEDED" and current.video is not None:
             video = str(current.video)
         error = text if current.done and phase != "SUCCEEDED" else None
-        last_phase, last_text, first = phase, text, False
+        last_phase, last_text, first = phase, news, False
         yield Step(text, video, record, error=error)
 
 

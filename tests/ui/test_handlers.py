@@ -489,3 +489,15 @@ def test_unknown_model_or_region_names_what_is_offered() -> None:
     with pytest.raises(errors.InvalidInput) as caught:
         handlers.build_request(Form(model="wan2.6-i2v", region="mars"))
     assert caught.value.field == "region"
+
+
+def test_waiting_clocks_tick_in_the_page_not_on_the_server() -> None:
+    job = Job(token="t", region="beijing", request=None, key_kind="simulator", task_id="abc",
+              phase="RUNNING", submitted=1000.0, expected_end=1060.0)
+    live = handlers.status_text(job, "en")
+    assert 'class="wan-clock wan-up wan-en wan-s-' in live  # elapsed counts up in the browser
+    assert "wan-down" in live  # the ETA counts down
+    quiet_then = handlers.status_text(job, "en", live=False)
+    job.submitted = 990.0  # ten seconds later: only the clocks differ
+    assert handlers.status_text(job, "en", live=False) == quiet_then
+    assert "wan-clock" not in quiet_then and "abc" in quiet_then
