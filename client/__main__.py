@@ -24,10 +24,9 @@ from .tasks import Progress
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _durations(durations: tuple[int, ...], model: catalog.Model) -> str:
-    lo, hi = durations[0], durations[-1]
-    contiguous = len(durations) > 3 and durations == tuple(range(lo, hi + 1))
-    text = f"{lo}–{hi}" if contiguous else ", ".join(map(str, durations))
+def _durations(model: catalog.Model) -> str:
+    lo, hi = model.durations[0], model.durations[-1]
+    text = f"{lo}–{hi}" if model.duration_is_range else ", ".join(map(str, model.durations))
     return text + f" (default {model.default_duration})"
 
 
@@ -41,7 +40,7 @@ def models_table() -> str:
               "templates", "prompt", "est. price per second")
     rows = [header]
     for model in catalog.MODELS.values():
-        seconds = _durations(model.durations, model)
+        seconds = _durations(model)
         for region, durations in model.durations_by_region.items():
             seconds += f"; {region}: " + ", ".join(map(str, durations))
         resolutions = ", ".join(r + ("*" if r == model.default_resolution else "")

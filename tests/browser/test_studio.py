@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +13,8 @@ from client import catalog
 from client.catalog import Audio
 from client.request import predict_output_size
 from client.simulator.server import SimConfig, start_simulator
+from tests.hardening.conftest import launched
 from tests.media_factory import write_image
-from ui.app import build_app, launch_options
 from ui.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -43,14 +42,8 @@ def studio() -> Iterator[str]:
     cache = Path(tempfile.mkdtemp(prefix="wan-studio-browser-"))
     settings = Settings(simulator_url=sim.base_url, cache_dir=cache, task_seconds_hint=1.5,
                         state_secret="browser-test")
-    demo = build_app(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _, url, _ = demo.launch(**launch_options(settings), prevent_thread_lock=True,
-                            server_name="127.0.0.1", server_port=port, quiet=True)
-    yield url
-    demo.close()
+    with launched(settings) as url:
+        yield url
     sim.stop()
 
 
@@ -185,14 +178,8 @@ def hosted_studio() -> Iterator[tuple[str, object]]:
     settings = Settings(has_host_key=True, base_url=sim.base_url, api_visibility="private",
                         cache_dir=Path(tempfile.mkdtemp(prefix="wan-studio-hosted-")),
                         state_secret="hosted-test")
-    demo = build_app(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    _, url, _ = demo.launch(**launch_options(settings), prevent_thread_lock=True,
-                            server_name="127.0.0.1", server_port=port, quiet=True)
-    yield url, sim
-    demo.close()
+    with launched(settings) as url:
+        yield url, sim
     sim.stop()
     if previous is None:
         os.environ.pop("DASHSCOPE_API_KEY", None)

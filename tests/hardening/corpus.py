@@ -10,7 +10,8 @@ from functools import partial
 from pathlib import Path
 
 from client import catalog
-from client.request import VideoRequest
+from client.errors import InvalidInput
+from client.request import VideoRequest, check_public_url, validate
 from tests.media_factory import png_claiming, write_encoded, write_image, write_wav
 
 URL = "https://example.com/picture.jpg"
@@ -172,6 +173,17 @@ def _url_cases() -> list[Case]:
     }
     return [Case(f"url {name}", VideoRequest(model="wan2.6-i2v-flash", image=url), "image",
                  browser_url=True) for name, url in urls.items()]
+
+
+def client_refusal(case: Case) -> InvalidInput | None:
+    """What the client says of a case: its refusal, or None when it accepts it."""
+    try:
+        if case.browser_url:
+            check_public_url(str(case.request.image), "image")
+        validate(case.request)
+    except InvalidInput as refusal:
+        return refusal
+    return None
 
 
 def build_corpus(tmp: Path) -> list[Case]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from client.errors import InvalidInput
-from client.request import check_public_url, validate
-from tests.hardening.corpus import build_corpus
+from tests.hardening.corpus import build_corpus, client_refusal
 
 
 @pytest.fixture(scope="module")
@@ -14,20 +12,10 @@ def corpus(tmp_path_factory):
     return build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
-def judge(case) -> InvalidInput | None:
-    try:
-        if case.browser_url:
-            check_public_url(str(case.request.image), "image")
-        validate(case.request)
-    except InvalidInput as refusal:
-        return refusal
-    return None
-
-
 def test_corpus_through_validate(corpus):
     refused = accepted = wrong = 0
     for case in corpus:
-        refusal = judge(case)
+        refusal = client_refusal(case)
         if case.field is None:
             assert refusal is None, f"{case.name}: refused unexpectedly: {refusal}"
             accepted += 1
@@ -45,7 +33,7 @@ def test_corpus_through_validate(corpus):
 
 def test_messages_are_specific(corpus):
     for case in corpus:
-        refusal = judge(case)
+        refusal = client_refusal(case)
         if refusal is not None:
             text = str(refusal)
             assert text.startswith(f"{refusal.field}: "), text

@@ -10,9 +10,9 @@ import pytest
 from gradio_client import Client, handle_file
 
 from client.errors import InvalidInput
-from client.request import check_public_url, source_kind, validate
+from client.request import source_kind, validate
 from tests.hardening.conftest import collect, launched
-from tests.hardening.corpus import Case, build_corpus
+from tests.hardening.corpus import Case, build_corpus, client_refusal
 from ui import handlers
 from ui.handlers import Form
 from ui.messages import field_name
@@ -46,16 +46,6 @@ def form_of(case: Case) -> Form:
                 shot_type=r.shot_type, audio=r.audio, template=r.template,
                 seed=-1 if r.seed is None else r.seed, prompt_extend=r.prompt_extend,
                 watermark=r.watermark)
-
-
-def client_refusal(case: Case) -> InvalidInput | None:
-    try:
-        if case.browser_url:
-            check_public_url(str(case.request.image), "image")
-        validate(case.request)
-    except InvalidInput as refusal:
-        return refusal
-    return None
 
 
 def dropped_by_the_studio(case: Case, form: Form) -> bool:
