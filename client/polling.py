@@ -39,6 +39,17 @@ class PollSchedule:
     overrun_share: float = 0.25
     overdue_interval: float = SDK_MAX_INTERVAL
 
+    @classmethod
+    def around(cls, expected_seconds: float | None, early_by: float | None = None
+               ) -> PollSchedule:
+        """The schedule for a task expected to take `expected_seconds`; `early_by`: how much
+        sooner such tasks have ended lately. Dense polls start no earlier than that (never more
+        than `lead` before): queries before any end is plausible spend the account's quota that
+        tasks ending right then need."""
+        if expected_seconds is None or early_by is None:
+            return cls(expected_seconds)
+        return cls(expected_seconds, lead=min(cls.lead, max(0.0, early_by)))
+
     def delay(self, elapsed: float, polls: int) -> float:
         """`elapsed`: seconds since the task was submitted; `polls`: queries made so far (≥ 1)."""
         if self.expected_seconds is None:

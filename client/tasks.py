@@ -164,12 +164,15 @@ class Progress:
 
 
 async def watch(client: WanClient, task_id: str, *, deadline: float | None = None,
-                expected_seconds: float | None = None,
-                started_at: float | None = None) -> AsyncIterator[Progress]:
+                expected_seconds: float | None = None, early_by: float | None = None,
+                started_at: float | None = None,
+                heartbeat: float | None = HEARTBEAT_SECONDS) -> AsyncIterator[Progress]:
     """Poll a task until a terminal status (UNKNOWN included), yielding each status change and
-    a heartbeat about once a second between polls.
+    a heartbeat every `heartbeat` seconds between polls (None: only the polls' results).
 
     `started_at`: the submit time as epoch seconds (elapsed and ETA count from it).
+    `expected_seconds`, `early_by`: the learned task time and how much sooner tasks like it
+    have ended lately (client.eta); without them the SDK's backoff is used.
     `deadline`: seconds from this call; past it WaitTimeout is raised (the task goes on).
     A query that fails with RateLimited or ServiceError is repeated on the schedule (the
     events carry it as `poll_error`); after GIVE_UP_AFTER_FAILING seconds of failures only, the
@@ -177,7 +180,7 @@ async def watch(client: WanClient, task_id: str, *, deadline: float | None = Non
     """
     watch_start = _now()
     origin = watch_start if started_at is None else started_at
-    schedule = PollSchedule(expected_seconds)
+    schedule = PollSchedule.around(expected_seconds, early_by)
     last: TaskStatus | None = None
     polls = 0
     next_poll = watch_start
@@ -217,9 +220,9 @@ async def watch(client: WanClient, task_id: str, *, deadline: float | None = Non
                 last = status
             next_poll = _now() + schedule.delay(max(0.0, _now() - origin), polls)
             continue
-        pause = min(HEARTBEAT_SECONDS, next_poll - _now())
+        pause = next_poll - _now() if heartbeat is None else min(heartbeat, next_poll - _now())
         if deadline is not None:
             pause = min(pause, watch_start + deadline - _now())
         await _sleep(max(0.0, pause))
-        if last is not None and _now() < next_poll:
+        if heartbeat is not None and last is not None and _now() < next_poll:
             yield snapshot(last, False, error)

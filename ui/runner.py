@@ -188,17 +188,15 @@ class Runner:
         job.update(cancel_requested=True)
         return job
 
-    async def follow(self, job: Job, heartbeat: float = 1.0) -> AsyncIterator[Job]:
-        """The job after every change, and about once a second, until it ends."""
+    async def follow(self, job: Job) -> AsyncIterator[Job]:
+        """The job after every change, until it ends. Nothing wakes a waiting page in between:
+        its clocks count in the browser."""
         while True:
             changed, done = job._changed, job.done  # both read before the consumer runs
             yield job
             if done:
                 return
-            try:
-                await asyncio.wait_for(changed.wait(), heartbeat)
-            except asyncio.TimeoutError:
-                pass
+            await changed.wait()
 
     # --- the job itself ---------------------------------------------------------------------
 
@@ -276,13 +274,15 @@ class Runner:
         job.update(_cancel=cancel)
         shape = TaskShape.of(job.request) if job.request else None
         expected = self.eta.expected(shape) if shape else self.eta.prior
+        early_by = self.eta.early_by(shape) if shape else None
         final = None
         async for progress in watch(client, task_id, expected_seconds=expected,
-                                    started_at=job.submitted):
+                                    early_by=early_by, started_at=job.submitted,
+                                    heartbeat=None):
             status = progress.status
             if status.submit_time is not None and job.resumed and job.submitted is None:
                 job.submitted = status.submit_time.timestamp()
-            if progress.changed:  # heartbeats change nothing the page shows: the clock it reads
+            if progress.changed:  # the same status again: nothing the page shows
                 start = job.submitted or job.created
                 job.update(phase=status.name, expected_end=None if expected is None
                            or status.is_terminal else start + expected)

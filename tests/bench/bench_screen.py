@@ -17,12 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
-from gradio_client import Client
 
 from client.status import parse_status
 from tests.bench.bench_makespan import studio_args
 from tests.bench.bench_render import photo_like
-from tests.bench.harness import HOST_KEY, Row, start_simulator, start_studio
+from tests.bench.harness import HOST_KEY, Row, start_simulator, start_studio, user_client
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -88,7 +87,7 @@ def measure_link(image: Path, mbps: float | None, log: Callable[[str], None]) ->
     link = "loopback" if mbps is None else f"throttled to {mbps:g} Mbit/s"
     with start_simulator(TASK_SECONDS, limits=True, result_mbps=mbps) as sim, \
             start_studio(sim.url) as studio:
-        client = Client(studio.url, verbose=False)  # one earlier task: the studio learns an ETA
+        client = user_client(studio.url)  # one earlier task: the studio learns an ETA
         client.predict(**studio_args(image, MODEL, RESOLUTION, DURATION), api_name="/generate")
         client.close()
         ready_at, task_id = generate_in_browser(studio.url, image)

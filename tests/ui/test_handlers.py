@@ -19,7 +19,7 @@ from ui.handlers import Form, Services
 from ui.history import needs_follow, record_of
 from ui.i18n import EN, ZH, language_of, t
 from ui.messages import error_sentence, sentence_key
-from ui.runner import Job
+from ui.runner import Job, Runner
 from ui.settings import Settings, load_settings
 
 MODEL_AND_REGION = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region(r)]
@@ -501,3 +501,26 @@ def test_waiting_clocks_tick_in_the_page_not_on_the_server() -> None:
     job.submitted = 990.0  # ten seconds later: only the clocks differ
     assert handlers.status_text(job, "en", live=False) == quiet_then
     assert "wan-clock" not in quiet_then and "abc" in quiet_then
+
+
+def test_a_waiting_job_wakes_its_page_only_when_it_changes(tmp_path: Path) -> None:
+    runner = Runner(tmp_path)
+    job = Job(token="t", region="beijing", request=None, key_kind="simulator", phase="RUNNING")
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+
+        async def page() -> None:
+            async for current in runner.follow(job):
+                seen.append(current.phase)
+
+        following = asyncio.create_task(page())
+        await asyncio.sleep(2.5)  # no change: the page is not woken (clocks tick in the browser)
+        quiet = list(seen)
+        job.update(phase="DOWNLOADING")
+        await asyncio.sleep(0)
+        job.update(phase="SUCCEEDED", finished=1.0)
+        await asyncio.wait_for(following, 1)
+        return quiet + ["|"] + seen[len(quiet):]
+
+    assert asyncio.run(scenario()) == ["RUNNING", "|", "DOWNLOADING", "SUCCEEDED"]

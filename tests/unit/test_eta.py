@@ -47,3 +47,14 @@ def test_only_a_success_with_both_times_teaches() -> None:
                                       usage=Usage(seconds=5))) is None
     assert eta.learn(shape, finished(40)) == 40
     assert eta.expected(shape) == 40
+
+
+def test_early_by_is_how_much_sooner_than_the_median_recent_tasks_ended() -> None:
+    eta = EtaEstimator()
+    shape = TaskShape("wan2.6-i2v", "720P", 5)
+    for seconds in (60, 70):
+        eta.learn(shape, finished(seconds))
+    assert eta.early_by(shape) is None  # too few runs to say
+    eta.learn(shape, finished(62))
+    assert eta.early_by(shape) == pytest.approx(2)  # median 62, fastest 60
+    assert eta.early_by(TaskShape("wan2.6-i2v", "1080P", 5)) is None

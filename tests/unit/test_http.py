@@ -19,12 +19,15 @@ from client.errors import (
 )
 from client.http import (
     CREATE_PATH,
+    KEEPALIVE_SECONDS,
     RetryTransport,
     WanClient,
     backoff_delay,
     parse_retry_after,
     should_retry,
+    tls_context,
 )
+from client.polling import PollSchedule
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-test-0123456789abcdef"
@@ -379,3 +382,12 @@ async def test_client_retries_through_its_transport() -> None:
     async with client:
         assert await client.api("GET", "/tasks/t1") == {"ok": 1}
     assert len(script.requests) == 2 and len(slept) == 1
+
+
+def test_clients_share_one_certificate_store_and_keep_connections_between_polls() -> None:
+    # Building a certificate store costs about 25 ms: one per job stalled a burst of jobs.
+    first, second = (WanClient(key, base_url=BASE) for key in ("k1", "k2"))
+    pools = [c.transport._inner._pool for c in (first, second)]  # httpcore's pool: no public view
+    assert all(pool._ssl_context is tls_context() for pool in pools)
+    # Status queries come up to 15 s apart (PollSchedule.max_gap); a connection must outlive that.
+    assert all(pool._keepalive_expiry == KEEPALIVE_SECONDS > PollSchedule.max_gap for pool in pools)

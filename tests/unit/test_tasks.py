@@ -218,6 +218,15 @@ def test_schedule_with_expected_sleeps_until_just_before_the_end() -> None:
     assert schedule.delay(elapsed=41, polls=30) == 5  # long overdue: spare the query quota
 
 
+def test_schedule_starts_dense_polls_no_earlier_than_recent_tasks_ended() -> None:
+    assert PollSchedule.around(10, early_by=None).lead == PollSchedule.lead
+    assert PollSchedule.around(None, early_by=0.1).expected_seconds is None  # the SDK's backoff
+    tight = PollSchedule.around(10, early_by=0.1)  # recent tasks ended within 0.1 s of the median
+    assert tight.delay(elapsed=0, polls=1) == pytest.approx(9.9)
+    assert PollSchedule.around(10, early_by=0).delay(elapsed=0, polls=1) == 10
+    assert PollSchedule.around(10, early_by=30).lead == PollSchedule.lead  # never earlier than that
+
+
 def test_schedule_caps_a_single_wait() -> None:
     schedule = PollSchedule(expected_seconds=120)
     assert schedule.delay(elapsed=0, polls=1) == 15
@@ -295,6 +304,15 @@ async def test_watch_heartbeats_about_once_a_second(clock: Clock) -> None:
     assert max(gaps) <= 1.0 + 1e-9
     heartbeats = [e for e in events if not e.changed]
     assert len(heartbeats) >= 15 and all(isinstance(e.status, Running) for e in heartbeats)
+
+
+async def test_watch_without_heartbeats_yields_only_what_the_polls_return(clock: Clock) -> None:
+    task = TimedTask(clock, running_at=1.5, done_at=11)
+    async with client_for(task) as client:
+        events = await collect(client, heartbeat=None)
+    assert task.poll_times == [0, 1, 2, 4, 6, 8, 12]
+    assert len(events) == len(task.poll_times)  # one event per query, no heartbeats between
+    assert [e.status.name for e in events if e.changed] == ["PENDING", "RUNNING", "SUCCEEDED"]
 
 
 async def test_watch_with_expected_seconds_waits_then_polls_densely_near_it(clock: Clock) -> None:
