@@ -11,7 +11,8 @@ from client import catalog
 from client.catalog import TASK_LIFETIME_HOURS
 
 from . import controls, handlers
-from .components import any_value, raw_image_file
+from .choices import ChoiceDropdown, ChoiceRadio
+from .components import raw_image_file
 from .handlers import Form, Services, Step
 from .history import HISTORY_LIMIT
 from .i18n import I18N, label, language_of, t
@@ -110,10 +111,10 @@ def build_app(settings: Settings) -> gr.Blocks:
         banner = gr.Markdown(t(banner_key, limit=settings.host_key_limit), elem_id="banner")
 
         with gr.Row(visible=live):
-            region = any_value(gr.Dropdown(
+            region = ChoiceDropdown(
                 [(f"{r.name_en} / {r.name_zh}", r.id) for r in catalog.REGIONS.values()],
                 value=region0, label=label("region"), info=label("region_info"),
-                elem_id="region", visible=live))
+                elem_id="region", visible=live)
             api_key = gr.Textbox(label=label("api_key"), placeholder=label("api_key_ph"),
                                  type="password", elem_id="api-key", visible=live)
 
@@ -135,25 +136,22 @@ def build_app(settings: Settings) -> gr.Blocks:
 
             with gr.Column(scale=5, min_width=320):
                 gr.Markdown(label("step_model"))
-                model = any_value(gr.Dropdown(controls.model_choices(region0, "en"),
-                                              value=model0, label=label("model"),
-                                              elem_id="model"))
+                model = ChoiceDropdown(controls.model_choices(region0, "en"), value=model0,
+                                       label=label("model"), elem_id="model")
                 model_info = gr.Markdown(controls.model_label(spec0.model, region0, "en"),
                                          elem_id="model-info", elem_classes="hint")
-                # allow_custom_value: Gradio re-creates an updated component per session, which
-                # drops any_value's patch; an example can set a template before its model arrives.
-                template = any_value(gr.Dropdown(
+                # allow_custom_value: an example can set a template before its model arrives,
+                # and the page's dropdown would otherwise blank a value it does not list yet.
+                template = ChoiceDropdown(
                     list(controls.all_template_choices("en")), value="", label=label("template"),
-                    visible=bool(spec0.templates), elem_id="template", allow_custom_value=True))
+                    visible=bool(spec0.templates), elem_id="template", allow_custom_value=True)
                 template_advice = gr.Markdown(visible=False, elem_id="template-advice",
                                               elem_classes="hint")
                 prompt = gr.Textbox(label=label("prompt"), placeholder=label("prompt_ph"), lines=3,
                                     max_length=spec0.prompt_max, elem_id="prompt")
                 with gr.Row():
-                    resolution = any_value(gr.Radio(list(spec0.resolutions),
-                                                    value=spec0.resolution,
-                                                    label=label("resolution"),
-                                                    elem_id="resolution"))
+                    resolution = ChoiceRadio(list(spec0.resolutions), value=spec0.resolution,
+                                             label=label("resolution"), elem_id="resolution")
                     with gr.Column(elem_id="duration"):
                         d0 = spec0.duration
                         duration_slider = gr.Slider(d0.values[0], d0.values[-1], value=d0.value,
@@ -166,10 +164,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                                                    elem_id="duration-choice")
                         duration = gr.Number(value=d0.value, visible="hidden", precision=0,
                                              elem_id="duration-value")
-                shot_type = any_value(gr.Radio(controls.shot_choices_i18n(), value="single",
-                                               label=label("shot_type"),
-                                               info=label("shot_info"),
-                                               visible=spec0.shot_type, elem_id="shot-type"))
+                shot_type = ChoiceRadio(controls.shot_choices_i18n(), value="single",
+                                        label=label("shot_type"), info=label("shot_info"),
+                                        visible=spec0.shot_type, elem_id="shot-type")
                 audio_switch = gr.Checkbox(value=True, label=label("audio_switch"),
                                            info=label("audio_switch_info"),
                                            visible=spec0.audio_switch, elem_id="audio-switch")

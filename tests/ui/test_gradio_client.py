@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,21 @@ def test_private_endpoint_cannot_spend_the_host_key(sim: Any, tmp_path: Path,
             client.predict(**generate_args(write_image(tmp_path / "p.jpg", 750, 1000)),
                            api_name="/generate")
         assert len(sim.requests) == before
+
+
+def test_choice_controls_take_any_value_after_gradio_rebuilds_them(tmp_path: Path) -> None:
+    # When an event changes a component's choices, Gradio rebuilds it for that session from its
+    # class (gradio/blocks.py, postprocess_data). A value the page sent a moment before must
+    # still reach validate() and its field-naming message, not Gradio's "not in the list".
+    demo = build_app(Settings(simulator_url="http://127.0.0.1:9/api/v1", cache_dir=tmp_path,
+                              state_secret="test-secret"))
+    by_id = {block.elem_id: block for block in demo.blocks.values()
+             if getattr(block, "elem_id", None)}
+    for elem_id in ("region", "model", "template", "resolution", "shot-type"):
+        block = by_id[elem_id]
+        with warnings.catch_warnings():  # "value not in the choices": the case being made
+            warnings.simplefilter("ignore", UserWarning)
+            rebuilt = type(block)(**{**block.constructor_args, "choices": ["480P", "720P"],
+                                     "render": False})
+        assert rebuilt.preprocess("1080P") == "1080P", elem_id
+        assert rebuilt.get_block_name() in ("radio", "dropdown"), elem_id  # drawn as before

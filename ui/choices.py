@@ -1,0 +1,35 @@
+"""Radios and dropdowns whose choices follow the model or region. They hand any value to the
+handlers, so validate() answers with its field-naming message rather than Gradio's generic
+choice check, which also trips on a value sent a moment before the choices changed.
+
+Subclasses, not patched instances: whenever an event updates a component's props (new choices),
+Gradio rebuilds it for that session from its class. Gradio keeps a typing stub (choices.pyi)
+beside any module that defines components; it is committed, so it is only rewritten if these
+classes change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+
+class ChoiceRadio(gr.Radio):
+    is_template = True  # drawn by the frontend's Radio
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string"}
+
+
+class ChoiceDropdown(gr.Dropdown):
+    is_template = True  # drawn by the frontend's Dropdown
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string"}
