@@ -15,21 +15,21 @@ from typing import Any
 import gradio as gr
 
 
+def _as_sent(self: gr.components.Component, payload: Any) -> Any:
+    return payload
+
+
+def _any_string(self: gr.components.Component) -> dict[str, Any]:
+    return {"type": "string"}
+
+
 class ChoiceRadio(gr.Radio):
     is_template = True  # drawn by the frontend's Radio
-
-    def preprocess(self, payload: Any) -> Any:
-        return payload
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string"}
+    preprocess = _as_sent
+    api_info = _any_string
 
 
 class ChoiceDropdown(gr.Dropdown):
     is_template = True  # drawn by the frontend's Dropdown
-
-    def preprocess(self, payload: Any) -> Any:
-        return payload
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string"}
+    preprocess = _as_sent
+    api_info = _any_string

@@ -14,16 +14,20 @@ from typing import Any
 
 import gradio as gr
 
+
+def _as_sent(self: gr.components.Component, payload: Any) -> Any:
+    return payload
+
+
+def _any_string(self: gr.components.Component) -> dict[str, Any]:
+    return {"type": "string"}
+
 from gradio.events import Dependency
 
 class ChoiceRadio(gr.Radio):
     is_template = True  # drawn by the frontend's Radio
-
-    def preprocess(self, payload: Any) -> Any:
-        return payload
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string"}
+    preprocess = _as_sent
+    api_info = _any_string
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
@@ -33,12 +37,8 @@ class ChoiceRadio(gr.Radio):
 
 class ChoiceDropdown(gr.Dropdown):
     is_template = True  # drawn by the frontend's Dropdown
-
-    def preprocess(self, payload: Any) -> Any:
-        return payload
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string"}
+    preprocess = _as_sent
+    api_info = _any_string
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:

@@ -83,27 +83,25 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def image_source(form: Form) -> str | None:
+def _file_or_link(file: str | None, link: Any, field_name: str) -> str | None:
     """The uploaded file, else the typed link (checked to be public)."""
-    if form.image:
-        return form.image
-    url = _text(form.img_url).strip()
+    if file:
+        return file
+    url = _text(link).strip()
     if url:
-        check_public_url(url, "img_url")
+        check_public_url(url, field_name)
         return url
     return None
+
+
+def image_source(form: Form) -> str | None:
+    return _file_or_link(form.image, form.img_url, "img_url")
 
 
 def audio_source(form: Form, model: catalog.Model) -> str | None:
     if not model.accepts_audio_url:
         return None  # the input is hidden for this model; a stale file must not be sent
-    if form.audio_file:
-        return form.audio_file
-    url = _text(form.audio_url).strip()
-    if url:
-        check_public_url(url, "audio_url")
-        return url
-    return None
+    return _file_or_link(form.audio_file, form.audio_url, "audio_url")
 
 
 def _whole(value: float | None, field_name: str) -> int | None:
