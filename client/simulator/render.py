@@ -33,16 +33,9 @@ WATERMARK_TEXT = "AI生成"
 # Upscaling the picture past this for close-ups costs more per frame than it shows on screen.
 MAX_SOURCE_SCALE = 2.0
 FRAMES_IN_FLIGHT = 6  # frames composed ahead of the encoder: enough to keep both cores busy
-CJK_FONTS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-)
+# Shipped with the package (Noto Sans CJK SC cut down to the watermark's glyphs; see OFL.txt
+# beside it), so a Space, a laptop and CI draw the same mark: no system font is ever searched.
+WATERMARK_FONT = Path(__file__).with_name("fonts") / "NotoSansSC-watermark.otf"
 
 
 @dataclass
@@ -319,11 +312,9 @@ _FONT_LOCK = threading.Lock()  # FreeType faces are not safe to share between re
 
 
 @cache
-def _cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
-    for path in CJK_FONTS:
-        if Path(path).exists():
-            return ImageFont.truetype(path, size, index=2 if path.endswith(".ttc") else 0)
-    return None
+def _watermark_font(size: int) -> ImageFont.FreeTypeFont:
+    # BASIC layout: Raqm works only where the system has libfribidi; this text needs no shaping.
+    return ImageFont.truetype(str(WATERMARK_FONT), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @dataclass(frozen=True)
@@ -348,14 +339,11 @@ class _Overlay:
 def _watermark(width: int, height: int) -> _Overlay:
     """"AI生成" in the bottom-right corner, as the service marks its videos."""
     with _FONT_LOCK:
-        font = _cjk_font(max(12, round(height * 0.045)))
-        # Without a CJK font the Chinese characters would draw as boxes: mark the clip "AI" only.
-        text = WATERMARK_TEXT if font is not None else "AI"
-        font = font or ImageFont.load_default(max(12, round(height * 0.045)))
+        font = _watermark_font(max(12, round(height * 0.045)))
         stroke = max(1, round(font.size / 14))
-        left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+        left, top, right, bottom = font.getbbox(WATERMARK_TEXT, stroke_width=stroke)
         patch = Image.new("RGBA", (_even(right - left + 2), _even(bottom - top + 2)), (0, 0, 0, 0))
-        ImageDraw.Draw(patch).text((1 - left, 1 - top), text, font=font,
+        ImageDraw.Draw(patch).text((1 - left, 1 - top), WATERMARK_TEXT, font=font,
                                    fill=(255, 255, 255, 215), stroke_width=stroke,
                                    stroke_fill=(0, 0, 0, 110))
     rgba = np.asarray(patch)

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from client import catalog
 from client.errors import InvalidInput
@@ -203,29 +203,69 @@ def test_rotation_shows_the_mirrored_back_half_way():
     assert min(p.sx for p in poses) < 0.1 < max(p.sx for p in poses)
 
 
-def test_watermark_marks_only_the_bottom_right_corner(landscape, tmp_path):
-    plain = _luma_frames(render(RenderJob(landscape, W480, H480, 2), tmp_path / "plain.mp4"))
-    marked = _luma_frames(render(RenderJob(landscape, W480, H480, 2, watermark=True),
-                                 tmp_path / "marked.mp4"))
+@pytest.fixture(scope="module")
+def plain_frames(landscape, tmp_path_factory) -> list[np.ndarray]:
+    return _luma_frames(render(RenderJob(landscape, W480, H480, 2),
+                               tmp_path_factory.mktemp("plain") / "plain.mp4"))
+
+
+def _assert_marked_corner(plain: list[np.ndarray], marked: list[np.ndarray]) -> None:
     for before, after in ((plain[0], marked[0]), (plain[-1], marked[-1])):
         corner = np.abs(before[-60:, -160:] - after[-60:, -160:])
         assert corner.mean() > 5 and corner.max() > 60
         assert np.abs(before[:300, :600] - after[:300, :600]).mean() < 1.5
 
 
-def test_watermark_uses_a_cjk_font_when_the_system_has_one():
-    if not any(Path(p).exists() for p in rendering.CJK_FONTS):
-        pytest.skip("no CJK font installed; the watermark falls back to 'AI'")
-    font = rendering._cjk_font(24)
-    assert font is not None
+def test_watermark_marks_only_the_bottom_right_corner(landscape, plain_frames, tmp_path):
+    marked = _luma_frames(render(RenderJob(landscape, W480, H480, 2, watermark=True),
+                                 tmp_path / "marked.mp4"))
+    _assert_marked_corner(plain_frames, marked)
+    # All four characters are drawn: "AI" alone would be about one em wide.
+    font_size = round(H480 * 0.045)
+    assert rendering._watermark(W480, H480).planes[0].shape[1] > 2.5 * font_size
+
+
+def test_watermark_font_has_every_glyph_of_the_mark():
+    font = rendering._watermark_font(24)
 
     def glyph(character: str) -> bytes:
         canvas = Image.new("L", (32, 32))
         ImageDraw.Draw(canvas).text((2, 0), character, font=font, fill=255)
         return canvas.tobytes()
 
-    # A font without the glyphs draws the same empty box for both characters.
-    assert glyph("生") != glyph("成") and any(glyph("生"))
+    # A character the font lacks draws its .notdef box, the same for every missing character.
+    missing = glyph("\u2603")
+    assert glyph("\u2604") == missing
+    drawn = [glyph(character) for character in rendering.WATERMARK_TEXT]
+    assert all(any(g) and g != missing for g in drawn) and len(set(drawn)) == len(drawn)
+    # Raqm layout would depend on the system's libfribidi.
+    assert font.layout_engine == ImageFont.Layout.BASIC
+
+
+def test_watermark_reads_no_system_font(landscape, plain_frames, tmp_path, monkeypatch):
+    # CI keeps the CJK fonts earlier runs installed, so hide them instead of relying on their
+    # absence: Pillow looks fonts up by name under $XDG_DATA_HOME and $XDG_DATA_DIRS only.
+    empty = tmp_path / "no-fonts"
+    empty.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(empty))
+    monkeypatch.setenv("XDG_DATA_DIRS", str(empty))
+    opened: list[object] = []
+    real_init = ImageFont.FreeTypeFont.__init__
+
+    def recording_init(self: ImageFont.FreeTypeFont, font: object = None, *args: object,
+                       **kwargs: object) -> None:
+        opened.append(font)
+        real_init(self, font, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFont.FreeTypeFont, "__init__", recording_init)
+    rendering._watermark.cache_clear()
+    rendering._watermark_font.cache_clear()
+    marked = _luma_frames(render(RenderJob(landscape, W480, H480, 2, watermark=True),
+                                 tmp_path / "marked.mp4"))
+    _assert_marked_corner(plain_frames, marked)
+    shipped = Path(rendering.__file__).parent / "fonts" / "NotoSansSC-watermark.otf"
+    assert opened and all(Path(str(font)) == shipped for font in opened)
+    assert "SIL Open Font License" in (shipped.parent / "OFL.txt").read_text()
 
 
 def test_auto_sound_adds_an_audible_bed_as_long_as_the_video(landscape, tmp_path):
