@@ -1,4 +1,4 @@
-"""Command line: `python -m client models` and `python -m client generate …`.
+"""Command line: `python -m client models`, `generate …` and `resume TASK_ID`.
 
 Exit codes: 0 success; 2 invalid input (nothing was sent); 1 the API or the task failed.
 """
@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
 import httpx
 
-from . import catalog
-from .errors import AuthError, InvalidInput, WanError
+from . import catalog, events
+from .errors import AmbiguousTask, AuthError, InvalidInput, WanError
+from .handle import TaskHandle
 from .http import WanClient
-from .jobs import run
+from .pipeline import Destination, follow, run_job
 from .request import VideoRequest, validate
-from .tasks import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -87,9 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int)
     gen.add_argument("--no-prompt-extend", action="store_true")
     gen.add_argument("--watermark", action="store_true")
-    gen.add_argument("--region", choices=tuple(catalog.REGIONS), default=catalog.DEFAULT_REGION)
-    gen.add_argument("--base-url", help="wins over DASHSCOPE_HTTP_BASE_URL and --region")
-    gen.add_argument("--out", type=Path, help="where to save the video (default: ./TASK_ID.mp4)")
+    resume = sub.add_parser("resume", help="follow a task made earlier and save its video",
+                            description="The API key is read from DASHSCOPE_API_KEY.")
+    resume.add_argument("task_id")
+    for command in (gen, resume):
+        command.add_argument("--region", choices=tuple(catalog.REGIONS),
+                             default=catalog.DEFAULT_REGION)
+        command.add_argument("--base-url", help="wins over DASHSCOPE_HTTP_BASE_URL and --region")
+        command.add_argument("--out", type=Path,
+                             help="where to save the video (default: ./TASK_ID.mp4)")
     return parser
 
 
@@ -102,24 +109,52 @@ def request_from_args(args: argparse.Namespace) -> VideoRequest:
         prompt_extend=not args.no_prompt_extend, watermark=args.watermark, region=args.region)
 
 
+def describe(event: events.Event) -> str | None:
+    """One line of text for an event (None for Failed: main() prints the error)."""
+    if isinstance(event, events.Preparing):
+        return "checking the request and uploading its files"
+    if isinstance(event, events.Queued):
+        return f"waiting for a free task slot: {event.position} in line"
+    if isinstance(event, events.Submitting):
+        if event.retry_in is None:
+            return "sending the request"
+        return f"not sent yet ({event.reason}); trying again in {event.retry_in:.0f} s"
+    if isinstance(event, events.Recovering):
+        return (f"no usable answer to the request ({event.cause.message}); looking in the "
+                "account's task list for the task it may have made")
+    if isinstance(event, (events.Pending, events.Running)):
+        text = f"task {event.task_id}: {type(event).__name__.upper()}"
+        if event.submitted_at is not None:
+            text += f", {max(0.0, time.time() - event.submitted_at):.0f} s elapsed"
+        if event.eta is not None:
+            text += f", about {event.eta:.0f} s left"
+        if isinstance(event, events.Pending) and event.recovered:
+            text += " (found in the task list after the answer was lost)"
+        if event.poll_error is not None:
+            text += f" (status query failed, retrying: {event.poll_error})"
+        return text
+    if isinstance(event, events.Downloading):
+        return f"task {event.task_id}: SUCCEEDED, downloading the video"
+    if isinstance(event, events.Done):
+        return f"task {event.task_id}: SUCCEEDED, saved"
+    return None
+
+
 class StatusLine:
-    """One live line on a terminal; one line per status change when stderr is a file or pipe."""
+    """One live line on a terminal; one line per event when stderr is a file or pipe."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
 
-    def show(self, progress: Progress) -> None:
-        text = (f"task {progress.status.task_id}: {progress.status.name}, "
-                f"{progress.elapsed:.0f} s elapsed")
-        if progress.eta is not None and not progress.status.is_terminal:
-            text += f", about {progress.eta:.0f} s left"
-        if progress.poll_error is not None:
-            text += f" (status query failed, retrying: {progress.poll_error})"
+    def show(self, event: events.Event) -> None:
+        text = describe(event)
+        if text is None:
+            return
         if self.live:
             self.stream.write("\r\x1b[K" + text)
             self.stream.flush()
-        elif progress.changed:
+        else:
             print(text, file=self.stream)
 
     def close(self) -> None:
@@ -128,27 +163,42 @@ class StatusLine:
             self.stream.flush()
 
 
-async def generate(args: argparse.Namespace,
-                   transport: httpx.AsyncBaseTransport | None = None) -> int:
-    req = request_from_args(args)
-    validate(req, check_media=True)  # refuse before a key is even needed
-    out_dir = args.out.parent if args.out else Path.cwd()
+async def _saved(job: AsyncIterator[events.Event], line: StatusLine) -> Path:
+    """Show a job's events; the saved video, or the job's error raised."""
+    try:
+        async for event in job:
+            line.show(event)
+            if isinstance(event, events.Done):
+                return event.path
+            if isinstance(event, events.Failed):
+                raise event.error
+    finally:
+        line.close()
+    raise WanError("the job ended without a video")
+
+
+def _destination(args: argparse.Namespace) -> Destination:
+    out: Path | None = args.out
+    return Path.cwd() if out is None else (lambda _task_id: out)
+
+
+async def run_command(args: argparse.Namespace,
+                      transport: httpx.AsyncBaseTransport | None = None) -> int:
+    """`generate` (one job through the pipeline) or `resume` (follow a task id); prints the
+    saved video's path."""
+    request = None
+    if args.command == "generate":
+        request = request_from_args(args)
+        validate(request, check_media=True)  # refuse before a key is even needed
     line = StatusLine(sys.stderr)
-    saved: Path | None = None
+    heartbeat = 1.0 if line.live else None
     async with WanClient(region=args.region, base_url=args.base_url, transport=transport) as client:
-        try:
-            async for item in run(client, req, out_dir):
-                if isinstance(item, Path):
-                    saved = item
-                else:
-                    line.show(item)
-        finally:
-            line.close()
-    if saved is None:
-        raise WanError("the task ended without a video")
-    if args.out and saved != args.out:
-        shutil.move(saved, args.out)
-        saved = args.out
+        if request is not None:
+            job = run_job(client, request, dest=_destination(args), heartbeat=heartbeat)
+        else:
+            job = follow(TaskHandle(client, args.task_id), dest=_destination(args),
+                         heartbeat=heartbeat)
+        saved = await _saved(job, line)
     print(saved.absolute())
     return EXIT_OK
 
@@ -160,13 +210,17 @@ def main(argv: list[str] | None = None, *,
         print(models_table())
         return EXIT_OK
     try:
-        return asyncio.run(generate(args, transport))
+        return asyncio.run(run_command(args, transport))
     except (InvalidInput, AuthError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         refused_by_service = exc.status is not None  # a 401, not a missing key
         return EXIT_FAILED if refused_by_service else EXIT_INVALID
     except WanError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if isinstance(exc, AmbiguousTask):
+            for task_id in exc.candidates:
+                print(f"  candidate: {task_id}  (python -m client resume {task_id})",
+                      file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("\ninterrupted; a submitted task goes on on the service", file=sys.stderr)

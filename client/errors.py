@@ -1,9 +1,9 @@
 """One small exception family, grouped by what the caller does next.
 
 Fix your input (InputError), fix your key or account (AccountError), wait and retry
-(RateLimited), the service failed (ServiceError), the task failed (TaskFailed), the task or its
-result is gone (TaskExpired, ResultExpired). The UI shows one sentence per class and never parses
-messages.
+(RateLimited), the service failed (ServiceError), a create got no answer (NoAnswer, then NotSent
+or AmbiguousTask), the task failed (TaskFailed), the task or its result is gone (TaskExpired,
+ResultExpired). The UI shows one sentence per class and never parses messages.
 """
 
 from __future__ import annotations
@@ -93,6 +93,18 @@ class ModelNotFound(AccountError):
     """The model does not exist in this region (404)."""
 
 
+class QuotaExhausted(AccountError):
+    """The free quota is used up (429 Throttling.AllocationQuota "Free allocated quota
+    exceeded"): waiting does not help; paid use must be enabled in the Model Studio console."""
+
+    ADVICE = ("the free quota of this model is used up, and waiting will not bring it back: "
+              "enable paid use for the model in the Model Studio console (turn off \"free quota "
+              "only\"), or use another key")
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        super().__init__(f"{message.rstrip('. ')}: {self.ADVICE}", **kw)
+
+
 # --- wait and retry -----------------------------------------------------------------------------
 
 class RateLimited(WanError):
@@ -107,6 +119,35 @@ class RateLimited(WanError):
 
 class ServiceError(WanError):
     """The service failed (5xx, unreadable answer, connection lost). Not the caller's fault."""
+
+
+# --- a create without an answer ---------------------------------------------------------------------
+
+class NoAnswer(WanError):
+    """A create was sent and no answer came (timeout, connection lost): a task may exist and may
+    be charged. Never send it again blindly; look the task up (client.recovery) or resume by id.
+    `sent_at` and `failed_at` (epoch seconds) bound when the service may have made it."""
+
+    def __init__(self, message: str, *, sent_at: float | None = None,
+                 failed_at: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.sent_at = sent_at
+        self.failed_at = failed_at
+
+
+class NotSent(WanError):
+    """No task was made for this request: the connection never opened, or the task list shows
+    none after a create without a usable answer. Nothing was charged; it is safe to send again."""
+
+
+class AmbiguousTask(WanError):
+    """A create got no usable answer and several unknown tasks of the model were made at that
+    moment (another user of the same key): which one is ours cannot be told, so none is
+    followed. `candidates`: their task ids, for resuming by task id."""
+
+    def __init__(self, message: str, *, candidates: tuple[str, ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.candidates = candidates
 
 
 class CancelNotAllowed(WanError):
@@ -165,7 +206,7 @@ ERROR_CODES: dict[str, type[WanError]] = {
     "ModelNotFound": ModelNotFound,
     "Throttling": RateLimited,
     "Throttling.RateQuota": RateLimited,
-    "Throttling.AllocationQuota": RateLimited,
+    "Throttling.AllocationQuota": RateLimited,  # unless the free quota is gone (error_class)
     "Throttling.BurstRate": RateLimited,
     "InternalError": ServiceError,
     "InternalError.Algo": ServiceError,
@@ -181,8 +222,15 @@ _BY_STATUS: dict[int, type[WanError]] = {
 }
 
 
-def error_class(status: int, code: str | None) -> type[WanError]:
+# The one code the service uses both for a busy allotment (the simulator's concurrent-task limit,
+# a token-per-minute quota: waiting helps) and for a used-up free quota (waiting never helps).
+FREE_QUOTA_MESSAGE = "free allocated quota exceeded"
+
+
+def error_class(status: int, code: str | None, message: str = "") -> type[WanError]:
     """The class for an error answer: by code when known, else by HTTP status."""
+    if code == "Throttling.AllocationQuota" and FREE_QUOTA_MESSAGE in message.lower():
+        return QuotaExhausted
     if code and code in ERROR_CODES:
         return ERROR_CODES[code]
     return _BY_STATUS.get(status, ServiceError)

@@ -14,6 +14,7 @@ import os
 import random
 import secrets
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -23,7 +24,16 @@ from typing import Any
 import httpx
 
 from . import catalog
-from .errors import AuthError, InvalidInput, RateLimited, ServiceError, WanError, error_class
+from .errors import (
+    AuthError,
+    InvalidInput,
+    NoAnswer,
+    NotSent,
+    RateLimited,
+    ServiceError,
+    WanError,
+    error_class,
+)
 
 CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -48,25 +58,22 @@ def call_kind(method: str, path: str) -> str:
 
 
 def should_retry(method: str, path: str, outcome: httpx.Response | BaseException) -> bool:
-    """Whether to send the same request again after this response or transport error.
+    """Whether the transport sends the same request again after this response or error.
 
     Reads (GET) and cancels are retried on 429/5xx and on any transport error: repeating them
-    changes nothing. A create is retried only when it surely started no task: the connection
-    never opened, or the service answered 429 (throttling refuses the request before a task
-    exists, so no second charge is possible). A 5xx or a timeout after sending may hide a task
-    that was created, so a create is never repeated then. Other POSTs (the OSS upload) are
-    retried only when nothing was sent.
+    changes nothing. A create is never retried here: the job pipeline (client.pipeline) is the
+    one layer that decides, since only it knows whether to wait on throttling while it holds
+    a slot, and how to find a task a lost answer may have made. Other POSTs (the OSS upload)
+    are retried only when nothing was sent.
     """
     kind = call_kind(method, path)
+    if kind == "create":
+        return False
     if isinstance(outcome, BaseException):
         if isinstance(outcome, _NEVER_SENT):
             return True
         return kind == "safe" and isinstance(outcome, httpx.TransportError)
-    if kind == "safe":
-        return outcome.status_code in RETRY_STATUSES
-    if kind == "create":
-        return outcome.status_code == 429
-    return False
+    return kind == "safe" and outcome.status_code in RETRY_STATUSES
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -149,7 +156,7 @@ def error_from_response(response: httpx.Response) -> WanError:
     code = body.get("code") or None
     message = str(body.get("message") or body.get("msg") or f"HTTP {status}")
     request_id = body.get("request_id") or header_request_id
-    cls = error_class(status, code)
+    cls = error_class(status, code, message)
     kwargs: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
     if issubclass(cls, RateLimited):
         kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
@@ -218,6 +225,22 @@ class WanClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    def _transport_error(self, method: str, path: str, exc: httpx.TransportError,
+                         sent_at: float) -> WanError:
+        """What a failed call means. For a create it matters whether anything left this
+        machine: nothing did (NotSent, safe to send again), or it may have made a task."""
+        name = type(exc).__name__
+        if call_kind(method, path) == "create":
+            if isinstance(exc, _NEVER_SENT):
+                return NotSent(f"could not connect to {self.base_url} ({name}): the request was "
+                               "not sent, so nothing was charged; send it again")
+            return NoAnswer(f"the create request was sent but no answer came ({name}); a task "
+                            "may have been made, so do not send it again blindly",
+                            sent_at=sent_at, failed_at=time.time())
+        if isinstance(exc, httpx.TimeoutException):
+            return ServiceError(f"the service did not answer in time ({name}); try again")
+        return ServiceError(f"could not reach {self.base_url}: {name} {exc}".rstrip())
+
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
 
@@ -227,15 +250,12 @@ class WanClient:
         """Call the API with the key; the JSON answer, or the mapped WanError."""
         all_headers = {"Authorization": f"Bearer {self.__key}", "Accept": "application/json"}
         all_headers.update(headers or {})
+        sent_at = time.time()
         try:
             response = await self.http.request(method, self.url(path), params=params,
                                                json=json_body, headers=all_headers)
-        except httpx.TimeoutException as exc:
-            raise ServiceError(f"the service did not answer in time ({type(exc).__name__}); "
-                               "try again") from None
         except httpx.TransportError as exc:
-            raise ServiceError(f"could not reach {self.base_url}: {type(exc).__name__} "
-                               f"{exc}".rstrip()) from None
+            raise self._transport_error(method, path, exc, sent_at) from None
         if not response.is_success:
             raise error_from_response(response)
         try:

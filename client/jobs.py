@@ -1,4 +1,6 @@
-"""One video job end to end: validate, upload local media, create, watch, download."""
+"""The steps before a task exists: validate and upload local media (prepare), then one create
+call; and `run`, the plain form of a job (no slot queue, no create retries, no recovery: the
+full job is client.pipeline.run_job)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput, TaskCanceled, TaskExpired, TaskFailed
+from .errors import InvalidInput
+from .handle import TaskHandle
 from .http import WanClient
 from .request import VideoRequest, local_path, source_kind, to_payload, validate
-from .status import Canceled, Failed, Pending, Succeeded, Unknown
-from .tasks import Progress, create_task, download, watch
+from .status import Pending
+from .tasks import Progress, create_task
 from .uploads import upload_file
 
 
@@ -45,7 +48,8 @@ async def submit(client: WanClient, req: VideoRequest) -> Submitted:
 
 
 async def create(client: WanClient, prepared: Prepared) -> Submitted:
-    """Create the task for a prepared request (the only step an account's task limit counts)."""
+    """Create the task for a prepared request (the only step an account's task limit counts),
+    in one attempt: client.pipeline decides whether to try again."""
     pending = await create_task(client, prepared.payload, oss=prepared.oss)
     return Submitted(pending.task_id, prepared.request, prepared.payload)
 
@@ -71,26 +75,16 @@ async def run(client: WanClient, req: VideoRequest, out_dir: Path, *,
               deadline: float | None = None) -> AsyncIterator[Progress | Path]:
     """Submit, watch and download: yields Progress events, then the saved video's Path.
 
-    Raises TaskFailed (with the service's code), TaskCanceled or TaskExpired (UNKNOWN) when the
-    task ends without a video, and WaitTimeout past `deadline` seconds of waiting.
+    Raises what `handle.outcome` says when the task ends without a video (TaskFailed with the
+    service's code, TaskCanceled, TaskExpired), and WaitTimeout past `deadline` seconds.
     """
     submitted = await submit(client, req)
+    handle = TaskHandle(client, submitted.task_id)
     last = Progress(Pending(task_id=submitted.task_id), 0.0, None, True, 0)
     yield last  # the task id, before the first status query
-    async for progress in watch(client, submitted.task_id, deadline=deadline):
+    async for progress in handle.watch(deadline=deadline):
         if progress.polls == 1 and progress.status.name == last.status.name:
             progress = replace(progress, changed=False)  # already announced above
         last = progress
         yield progress
-    final = last.status
-    task_id = submitted.task_id
-    if isinstance(final, Succeeded):
-        yield await download(client, final.video_url, Path(out_dir) / f"{task_id}.mp4")
-    elif isinstance(final, Failed):
-        raise TaskFailed(f"task {task_id} failed: {final.message or 'no reason given'}",
-                         code=final.code or None)
-    elif isinstance(final, Canceled):
-        raise TaskCanceled(f"task {task_id} was cancelled before it ran")
-    elif isinstance(final, Unknown):
-        raise TaskExpired(f"the service no longer knows task {task_id} (unknown id, another "
-                          "account's task, or older than 24 h)")
+    yield await handle.download(Path(out_dir) / f"{submitted.task_id}.mp4", last.status)

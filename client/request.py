@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import catalog
 from .catalog import Audio, Model
 from .errors import InvalidInput
+from .links import URL_MAX_CHARS, check_public_url  # noqa: F401 - callers import it from here
 from .media import ImageInfo, probe_image
 
 SHOT_TYPES = ("single", "multi")
-URL_MAX_CHARS = 2048
 _REMOTE_SCHEMES = ("http", "https", "oss")
 
 
@@ -80,7 +78,7 @@ def local_path(value: str | Path) -> Path:
     """The path of a local file source (bare path or file:// URI)."""
     if isinstance(value, Path):
         return value
-    return Path(value[len("file://"):] if value.startswith("file://") else value)
+    return Path(value.removeprefix("file://"))
 
 
 def decode_data_uri(uri: str, field_name: str = "image") -> tuple[str, bytes]:
@@ -92,29 +90,6 @@ def decode_data_uri(uri: str, field_name: str = "image") -> tuple[str, bytes]:
         return header[5:-7], base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(field_name, "the base64 data in the data URI is damaged") from None
-
-
-def check_public_url(url: str, field_name: str) -> None:
-    """A URL typed by a visitor must be public http(s): the service downloads it from the internet."""
-    if len(url) > URL_MAX_CHARS:
-        raise InvalidInput(field_name, f"the URL is {len(url)} characters long; at most "
-                                       f"{URL_MAX_CHARS} are accepted")
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput(field_name, "only public http:// or https:// links can be used; "
-                                       "upload a local file instead", ("http", "https"))
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise InvalidInput(field_name, "the link has no host name")
-    private = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
-    try:
-        ip = ipaddress.ip_address(host)
-        private = private or not ip.is_global
-    except ValueError:
-        pass
-    if private:
-        raise InvalidInput(field_name, f"{host} is a local or private address that the service "
-                                       "cannot reach; use a public link or upload the file")
 
 
 # --- validation --------------------------------------------------------------------------------------

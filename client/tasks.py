@@ -54,7 +54,9 @@ def _parse(body: dict[str, Any]) -> TaskStatus:
 
 
 async def create_task(client: WanClient, payload: dict[str, Any], *, oss: bool = False) -> Pending:
-    """Submit a video task. `oss`: the payload holds oss:// URLs the service must resolve."""
+    """Submit a video task, in one attempt. `oss`: the payload holds oss:// URLs the service
+    must resolve. Nothing here repeats a create: NotSent (nothing left this machine), NoAnswer
+    (sent, no answer) and RateLimited reach the caller, and client.pipeline decides."""
     headers = {"X-DashScope-Async": "enable"}
     if oss:
         headers["X-DashScope-OssResourceResolve"] = "enable"

@@ -16,6 +16,12 @@ _POLICY_FIELDS = ("policy", "signature", "upload_dir", "upload_host", "oss_acces
 _OSS_XML_FIELD = re.compile(r"<(Code|Message|RequestId)>([^<]*)</\1>")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
+# The media the service takes, whatever /etc/mime.types the machine has (Python knows .webp only
+# from that file).
+_MIME_BY_SUFFIX = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                   ".bmp": "image/bmp", ".webp": "image/webp", ".wav": "audio/wav",
+                   ".mp3": "audio/mpeg", ".mp4": "video/mp4", ".mov": "video/quicktime"}
+
 
 def object_name(path: Path) -> str:
     """The file name used in the OSS key: characters that upset URLs become '_'."""
@@ -65,7 +71,8 @@ async def upload_file(client: WanClient, path: Path, model: str) -> str:
         "x-oss-forbid-overwrite": policy.get("x_oss_forbid_overwrite", "true"),
         "success_action_status": "200",
     }
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    mime = _MIME_BY_SUFFIX.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] \
+        or "application/octet-stream"
     with path.open("rb") as stream:  # noqa: ASYNC230 - httpx reads sync files in chunks
         # httpx sends `data` fields first and `files` after them, so `file` is last; the file
         # object is read in chunks while sending. No Authorization: OSS is another host.

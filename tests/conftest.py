@@ -93,7 +93,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                             if ":" in line and any(ch.isdigit() for ch in line))
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
+def pytest_terminal_summary(terminalreporter) -> None:
     if _COUNT_LINES:
         terminalreporter.section("hardening counts")
         for line in _COUNT_LINES:

@@ -16,7 +16,10 @@ def main() -> None:
     if not settings.has_host_key:
         from client.simulator.server import SimConfig, start_simulator
 
-        simulator = start_simulator(SimConfig(task_seconds=SIMULATED_TASK_SECONDS))
+        # A public demo: the simulator keeps nothing it no longer needs (the studio has the
+        # video once downloaded) and takes no test faults from visitors.
+        simulator = start_simulator(SimConfig(task_seconds=SIMULATED_TASK_SECONDS,
+                                              forget_downloaded_results=True, test_faults=False))
         settings = load_settings(simulator_url=simulator.base_url)
         settings = replace(settings, task_seconds_hint=SIMULATED_TASK_SECONDS)
     demo = build_app(settings)

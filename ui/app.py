@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder as gradio_upload_folder
 
 from client import catalog
-from client.catalog import TASK_LIFETIME_HOURS
 
 from . import controls, handlers
 from .choices import ChoiceDropdown, ChoiceRadio
 from .components import raw_image_file
 from .handlers import Form, Services, Step
-from .history import HISTORY_LIMIT
 from .i18n import I18N, label, language_of, t
+from .records import HISTORY_LIMIT
 from .settings import Settings
+from .visitors import visitor_of
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 HISTORY_STORAGE_KEY = "wan-studio-history"
 QUEUE_IDLE_SECONDS = 0.02
 MAX_EVENTS_AT_ONCE = 400
 PROGRESS_IDLE_SECONDS = 0.1
+GRADIO_CACHE_CLEANING = (900, 2 * 3600)  # (every, older than) in seconds
 # Merged in the browser, at once: two events (a generation and a resumed task) may report
 # records at the same moment, and a server round trip could lose one of them. The result is
 # wrapped in a list because a returned array means "one value per output".
@@ -49,19 +52,6 @@ CSS = """
 def _lang(request: gr.Request | None) -> str:
     headers = getattr(request, "headers", None)
     return language_of(headers.get("accept-language") if headers is not None else None)
-
-
-def _visitor(request: gr.Request | None) -> str:
-    """Who the hourly cap counts: the caller's address (a reload or new session keeps it).
-    Behind a proxy (a Space) it is the last X-Forwarded-For entry, the one the proxy appended:
-    earlier entries come from the caller and can be forged."""
-    if request is None:
-        return "unknown"
-    forwarded = request.headers.get("x-forwarded-for", "") if request.headers else ""
-    if forwarded.strip():
-        return forwarded.split(",")[-1].strip()
-    client = getattr(request, "client", None)
-    return getattr(client, "host", None) or "unknown"
 
 
 EXAMPLES = (  # (label key, image, prompt, model, template, shot type, audio file)
@@ -95,15 +85,21 @@ def example_rows() -> tuple[list[list[Any]], list[str]]:
 def build_app(settings: Settings) -> gr.Blocks:
     """The whole studio for these settings."""
     services = Services.create(settings)
+    # Finished videos are served from the store as they are: Gradio keeps no copy of its own.
+    gr.set_static_paths([services.store.videos])
+
+    def _visitor(request: gr.Request | None) -> str:
+        return visitor_of(request, trust_proxy=settings.trust_proxy)
+
     region0 = catalog.DEFAULT_REGION
     model0 = controls.default_model(region0)
     spec0 = controls.control_spec(model0, region0)
     live = not settings.simulated
 
-    # Gradio's own upload folder is cleaned hourly of files older than a day (the service
-    # forgets tasks after 24 h too); downloaded videos live in settings.cache_dir instead.
+    # Gradio's own upload folder is cleaned every quarter hour of files older than two hours: a
+    # request keeps its uploads in the store, and finished videos are served from the store.
     with gr.Blocks(title="Wan Studio", analytics_enabled=False,
-                   delete_cache=(3600, TASK_LIFETIME_HOURS * 3600)) as demo:
+                   delete_cache=GRADIO_CACHE_CLEANING) as demo:
         gr.Markdown(label("title"), elem_id="title")
         gr.Markdown(label("subtitle"), elem_classes="hint")
         banner_key = ("banner_simulator" if settings.simulated
@@ -231,7 +227,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                                            scale=1)
 
         history = gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY,
-                                  secret=settings.state_secret)
+                                  secret=settings.browser_secret)
         record = gr.JSON(visible="hidden", elem_id="record")
         selected = gr.State(None)
 
@@ -295,7 +291,7 @@ def build_app(settings: Settings) -> gr.Blocks:
               [output_size, price, code_curl, code_sdk], trigger_mode="always_last", **fast)
 
         seed_random.click(lambda: -1, None, [seed], **fast)
-        seed_reuse.click(handlers.last_seed, [record], [seed], **fast)
+        seed_reuse.click(lambda r: handlers.last_seed(services, r), [record], [seed], **fast)
 
         async def generate(image: str | None, img_url: str, audio_file: str | None,
                            audio_url: str, prompt: str, negative_prompt: str, model: str,
@@ -332,13 +328,18 @@ def build_app(settings: Settings) -> gr.Blocks:
         # "multiple": every record must be merged, also while the previous merge is rendering.
         record.change(None, [record, history], [history], js=MERGE_RECORD_JS,
                       trigger_mode="multiple")
-        history.change(_history_view, [history], [history_gallery, history_table],
+        def on_history(history_v: Any, request: gr.Request) -> tuple[Any, str]:
+            return handlers.history_view(services, history_v, _lang(request))
+
+        history.change(on_history, [history], [history_gallery, history_table],
                        trigger_mode="always_last", **fast)
 
-        def on_select(history_v: list | None, event: gr.SelectData) -> tuple[Any, Any, Any]:
-            chosen = handlers.selected_record(history_v, event.index)
-            video_v = chosen["video"] if chosen else gr.skip()
-            return chosen, gr.update(visible=chosen is not None), video_v
+        def on_select(history_v: Any, event: gr.SelectData) -> tuple[Any, Any, Any]:
+            chosen = handlers.selected_record(services, history_v, event.index)
+            if chosen is None:
+                return None, gr.update(visible=False), gr.skip()
+            chosen_record, chosen_video = chosen
+            return chosen_record, gr.update(visible=True), str(chosen_video)
 
         history_gallery.select(on_select, [history], [selected, reuse_btn, video], **fast)
 
@@ -350,7 +351,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                          "watermark": watermark}
 
         def on_reuse(selected_v: dict | None, request: gr.Request) -> tuple[Any, ...]:
-            return handlers.reuse_settings(selected_v, _lang(request))
+            return handlers.reuse_settings(services, selected_v, _lang(request))
 
         reuse_btn.click(on_reuse, [selected],
                         [reuse_outputs[name] for name in handlers.REUSE_FIELDS], **fast)
@@ -360,7 +361,8 @@ def build_app(settings: Settings) -> gr.Blocks:
             lang = _lang(request)
             steps = (handlers.resume_by_id(services, task_id, region_v, key_v, lang)
                      if (task_id or "").strip()  # no id: the history's unfinished tasks
-                     else handlers.restore(services, history_v, key_v, lang))
+                     else handlers.restore(services, history_v, key_v, lang,
+                                           _visitor(request)))
             async for step in steps:
                 yield step.outputs()
 
@@ -371,7 +373,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         def on_load(data: dict[Any, Any], request: gr.Request) -> tuple[Any, ...]:
             lang = _lang(request)
             form = form_from(data)
-            gallery_v, table_v = handlers.history_view(data[history], lang)
+            gallery_v, table_v = handlers.history_view(services, data[history], lang)
             return (handlers.model_choices_update(form.region, form.model, lang),
                     *handlers.model_updates(form.model, form.region, form.resolution,
                                             form.duration, form.template, lang),
@@ -381,7 +383,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                     *handlers.preview_outputs(form, lang, settings.simulated))
 
         async def on_restore(history_v: list | None, key_v: str | None, request: gr.Request):
-            async for step in handlers.restore(services, history_v, key_v, _lang(request)):
+            async for step in handlers.restore(services, history_v, key_v, _lang(request),
+                                               _visitor(request)):
                 yield step.outputs()
 
         demo.load(on_load, {history, *form_inputs},
@@ -407,10 +410,6 @@ def _quiet_queue(demo: gr.Blocks) -> None:
         queue.progress_update_sleep_when_free = PROGRESS_IDLE_SECONDS
 
 
-def _history_view(history_v: list | None, request: gr.Request) -> tuple[Any, str]:
-    return handlers.history_view(history_v, _lang(request))
-
-
 # Counts the status line's clocks (handlers.ticking) in the page; the format is duration_text's.
 TICK_CLOCKS_JS = """
 () => {
@@ -434,6 +433,46 @@ TICK_CLOCKS_JS = """
 """
 
 
+def deny_all_but(root: Path, keep: list[Path]) -> list[Path]:
+    """Paths that cover everything under `root` except the `keep` folders (and their parents,
+    which must stay reachable): `root` itself when it holds none of them."""
+    root = root.resolve()
+    inside = [k for k in keep if k == root or root in k.parents]
+    if not inside:
+        return [root]
+    if root in inside:
+        return []
+    denied: list[Path] = []
+    try:
+        children = sorted(root.iterdir())
+    except OSError:
+        return []
+    for child in children:
+        if child.is_symlink():
+            # Gradio resolves links before it compares: a link to a kept folder (or to one that
+            # holds it) must stay open; its target is covered where it really lies.
+            target = child.resolve()
+            if not any(k == target or target in k.parents for k in keep):
+                denied.append(child)
+        elif child.is_dir():
+            denied += deny_all_but(child, inside)
+        elif child not in inside:
+            denied.append(child)
+    return denied
+
+
+def blocked_paths(settings: Settings) -> list[str]:
+    """Deny by default: Gradio may hand out any file under the working directory or the temp
+    dir when a handler returns its path. Only the store's videos and uploads, the example
+    assets and Gradio's own folders stay open; everything else there, as it is at launch, is
+    blocked (the state secret beside the cache among it)."""
+    cache = settings.cache_dir.resolve()
+    keep = [cache / "videos", cache / "uploads", ASSETS.resolve(),
+            Path(gradio_upload_folder()).resolve(), (Path.cwd() / ".gradio").resolve()]
+    roots = {Path.cwd().resolve(), Path(tempfile.gettempdir()).resolve()}
+    return [str(p) for root in sorted(roots) for p in deny_all_but(root, keep)]
+
+
 def launch_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for demo.launch(): look, languages and what may be served."""
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -442,7 +481,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "theme": gr.themes.Soft(),
         "css": CSS,
         "js": TICK_CLOCKS_JS,
-        "allowed_paths": [str(settings.cache_dir / "videos"), str(ASSETS)],
+        "allowed_paths": [str(settings.cache_dir.resolve() / "videos"), str(ASSETS)],
+        "blocked_paths": blocked_paths(settings),
         # Gradio would otherwise keep every call's inputs (a personal key!) in the browser.
         "run_history": False,
         "max_file_size": "20mb",

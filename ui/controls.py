@@ -83,6 +83,8 @@ def duration_control(model: Model, current: int | None) -> DurationControl:
 def control_spec(model_id: str, region: str, lang: str = "en", *,
                  resolution: str | None = None, duration: int | None = None) -> ControlSpec:
     """The controls for `model_id` in `region`, keeping the current values where still allowed."""
+    if region not in catalog.REGIONS:  # the page sends any value it likes
+        region = catalog.DEFAULT_REGION
     model = catalog.model_in_region(model_id, region)
     if model is None:
         model = catalog.models_in_region(region)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
@@ -11,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from client import catalog
-from client.errors import CancelNotAllowed, InvalidInput, WanError
+from client.errors import AmbiguousTask, CancelNotAllowed, InvalidInput, WanError
 from client.media import probe_audio
 from client.request import (
     VideoRequest,
@@ -19,36 +20,49 @@ from client.request import (
     deployed_model,
     estimated_price,
     image_info,
+    local_path,
     predict_output_size,
+    source_kind,
     validate,
 )
 
 from . import controls, preview
-from .history import Record, finished_videos, needs_follow, record_of, request_of
+from .history import finished_videos, needs_follow, record_of, request_of
 from .i18n import t
 from .messages import error_sentence
-from .posters import poster_for
-from .quota import HourlyCap
-from .runner import Credentials, Job, Runner
+from .records import HISTORY_LIMIT, Record, RecordSeal
+from .runner import Credentials, Job, Phase, Runner
 from .settings import SIMULATOR_KEY, Settings
+from .store import VideoStore
+from .visitors import HourlyCap, VisitorLines
 
 Update = dict[str, Any]
 
 
+RESTORES_AT_ONCE = 2  # restore events one visitor may have running
+
+
 @dataclass
 class Services:
-    """What the handlers share for the life of the app: settings, the jobs and the hourly cap."""
+    """What the handlers share for the life of the app: settings, the video store, the jobs,
+    the seal on history records and the limits per visitor of a shared key."""
 
     settings: Settings
+    store: VideoStore
     runner: Runner
-    cap: HourlyCap
+    seal: RecordSeal
+    cap: HourlyCap  # videos per visitor per hour on the host's key, or on the demo's
+    lines: VisitorLines  # videos per visitor at once on a shared key
+    restoring: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        runner = Runner(settings.cache_dir, base_url=settings.endpoint,
-                        expected_seconds=settings.task_seconds_hint,
-                        cache_max_bytes=settings.cache_max_mb * 1024 * 1024)
-        return cls(settings, runner, HourlyCap(settings.host_key_limit))
+        store = VideoStore(settings.cache_dir, settings.cache_max_mb * 1024 * 1024)
+        runner = Runner(store, base_url=settings.endpoint,
+                        expected_seconds=settings.task_seconds_hint)
+        limit = settings.demo_limit if settings.simulated else settings.host_key_limit
+        return cls(settings, store, runner, RecordSeal(settings.record_key), HourlyCap(limit),
+                   VisitorLines(settings.visitor_at_once, settings.visitor_waiting))
 
 
 @dataclass(frozen=True)
@@ -143,7 +157,13 @@ def build_request(form: Form) -> VideoRequest:
 
 # --- controls that follow the model --------------------------------------------------------------
 
-def model_choices_update(region: str, current: str | None, lang: str) -> Update:
+def _region(value: Any) -> str:
+    """The page's region, or the default one for a value that is no region."""
+    return value if value in catalog.REGIONS else catalog.DEFAULT_REGION
+
+
+def model_choices_update(region: Any, current: str | None, lang: str) -> Update:
+    region = _region(region)
     choices = controls.model_choices(region, lang)
     ids = [value for _, value in choices]
     return gr.update(choices=choices, value=current if current in ids else ids[0])
@@ -154,7 +174,8 @@ def model_updates(model_id: str, region: str, resolution: str | None, duration: 
     """Updates for: resolution, duration slider, duration choice, duration value, shot type,
     sound switch, audio inputs group, template picker, template advice, prompt, negative prompt,
     model description."""
-    current = int(duration) if duration not in (None, "") else None
+    region = _region(region)
+    current = int(duration) if isinstance(duration, (int, float)) else None
     spec = controls.control_spec(model_id, region, lang, resolution=resolution, duration=current)
     # "" rather than None: None would leave the previous model's note in place.
     fixed_res = t("fixed_resolution", lang, value=spec.resolution) if spec.resolution_fixed else ""
@@ -303,28 +324,38 @@ def status_text(job: Job, lang: str, *, live: bool = True) -> str:
     are left out: what is left changes only when there is news worth sending to the page."""
     lines: list[str] = []
     phase = job.phase
-    if phase == "QUEUED" and job.queue_position > 0:
-        lines.append(t("st_queue", lang, position=job.queue_position))
-    elif phase in ("QUEUED", "SUBMITTING"):
+    waited = (" · " + t("st_waited", lang, elapsed=ticking(job.elapsed, 1, lang))) if live else ""
+    if phase is Phase.QUEUED and job.line_position > 0:
+        lines.append(t("st_line", lang, position=job.line_position) + waited)
+    elif phase is Phase.QUEUED and job.queue_position > 0:
+        lines.append(t("st_queue", lang, position=job.queue_position) + waited)
+    elif job.recovering:
+        lines.append(t("st_recovering", lang))
+    elif phase in (Phase.QUEUED, Phase.SUBMITTING):
         lines.append(t("st_submitting", lang))
         if job.retry_in:
             lines.append(t("st_retrying", lang, seconds=round(job.retry_in)))
-    elif phase in ("PENDING", "RUNNING"):
+    elif phase.waiting_at_service:
         elapsed = ticking(job.elapsed, 1, lang) if live else ""
         parts = [t("st_elapsed", lang, elapsed=elapsed)]
         if job.eta is not None:
             parts.append(t("st_eta", lang, eta=ticking(job.eta, -1, lang) if live else ""))
-        lines.append(" · ".join([t(f"st_{phase.lower()}", lang), *parts]))
-    elif phase == "DOWNLOADING":
+        lines.append(" · ".join([t(f"st_{phase.value.lower()}", lang), *parts]))
+    elif phase is Phase.DOWNLOADING:
         lines.append(t("st_downloading", lang))
-    elif phase == "SUCCEEDED":
+    elif phase is Phase.SUCCEEDED:
         lines.append("✓ " + t("st_succeeded", lang, elapsed=duration_text(job.elapsed, lang),
                               task_id=job.task_id or "—"))
-    elif phase == "CANCELED":
+        if job.waited >= 1:
+            lines.append(t("st_waited_total", lang, elapsed=duration_text(job.waited, lang)))
+    elif phase is Phase.CANCELED:
         lines.append(t("st_canceled", lang))
     elif job.error is not None:
         lines.append("⚠ " + error_sentence(job.error, lang))
-    if job.task_id and phase != "SUCCEEDED":
+        if isinstance(job.error, AmbiguousTask):
+            lines.append(t("st_candidates", lang,
+                           ids=", ".join(f"`{c}`" for c in job.error.candidates)))
+    if job.task_id and phase is not Phase.SUCCEEDED:
         lines.append(t("st_task", lang, task_id=job.task_id))
     if job.resumed and not job.done:
         lines.append(t("st_resumed", lang))
@@ -353,37 +384,65 @@ class Step:
 
 def credentials_for(services: Services, api_key: str | None, lang: str = "en") -> Credentials:
     """The key a request is paid with: the visitor's own, else the host's, else the simulator."""
+    if services.settings.simulated:
+        # One demo account for everyone: a typed key must not open an account (and limits) of
+        # its own on the built-in simulator.
+        return Credentials(SIMULATOR_KEY, "simulator")
     key = (api_key or "").strip()
     if key:
         return Credentials(key, "personal")
-    if services.settings.simulated:
-        return Credentials(SIMULATOR_KEY, "simulator")
     if services.settings.has_host_key:
         return Credentials(None, "host")
     raise InvalidInput("api_key", t("rule_no_key", lang))
 
 
+def _refused(sentence: str) -> Step:
+    return Step("⚠ " + sentence, None, gr.skip(), error="⚠ " + sentence)
+
+
+def _kept(services: Services, req: VideoRequest) -> VideoRequest:
+    """The request with its uploaded files copied into the store, where "use these settings
+    again" finds them by name later."""
+    changes = {}
+    for name in ("image", "audio_url"):
+        value = getattr(req, name)
+        if value is not None and source_kind(value) == "file":
+            changes[name] = str(services.store.keep_upload(local_path(value)))
+    return req.replace(**changes) if changes else req
+
+
+def _checked(services: Services, form: Form) -> VideoRequest:
+    """The validated request, its uploads kept in the store."""
+    req = build_request(form)
+    if req.seed is None:
+        req = req.replace(seed=random.randint(0, catalog.SEED_MAX))
+    return _kept(services, validate(req, check_media=True))
+
+
 async def generate(services: Services, form: Form, api_key: str | None, lang: str,
                    visitor: str) -> AsyncIterator[Step]:
-    """Validate, wait for a slot, submit, stream the status, and end with the video."""
+    """Validate, wait for a turn and a slot, submit, stream the status, end with the video."""
     try:
         credentials = credentials_for(services, api_key, lang)
-        req = build_request(form)
-        if req.seed is None:
-            req = req.replace(seed=random.randint(0, catalog.SEED_MAX))
-        req = validate(req, check_media=True)
+        # Probing media decodes files: off the event loop, which serves every other page.
+        req = await asyncio.to_thread(_checked, services, form)
     except InvalidInput as exc:
-        sentence = "⚠ " + error_sentence(exc, lang)
-        yield Step(sentence, None, gr.skip(), error=sentence)
+        yield _refused(error_sentence(exc, lang))
         return
-    if credentials.kind == "host":
+    turn = None
+    if credentials.kind in ("host", "simulator"):  # a shared key: limits per visitor
         wait = services.cap.take(visitor)
         if wait is not None:
-            sentence = "⚠ " + t("cap_reached", lang, limit=services.cap.limit,
-                                 minutes=max(1, int(wait // 60)))
-            yield Step(sentence, None, gr.skip(), error=sentence)
+            key = "cap_reached" if credentials.kind == "host" else "demo_cap_reached"
+            yield _refused(t(key, lang, limit=services.cap.limit,
+                             minutes=max(1, int(wait // 60))))
             return
-    job = services.runner.start(req, credentials)
+        turn = services.lines.join(visitor)
+        if turn is None:
+            yield _refused(t("st_busy", lang, count=services.lines.busy(visitor),
+                             seconds=max(5, round(services.runner.eta.prior or 60))))
+            return
+    job = services.runner.start(req, credentials, turn)
     async for step in follow(services, job, lang, first_video=None):
         yield step
 
@@ -401,19 +460,22 @@ async def follow(services: Services, job: Job, lang: str, *,
         news = status_text(current, lang, live=False)
         if not first and phase == last_phase and news == last_text and not current.done:
             continue  # the clocks tick in the page; every update costs the server with many pages
-        record = record_of(current) if phase != last_phase or first else gr.skip()
+        record = (record_of(current, services.store, services.seal)
+                  if phase != last_phase or first else gr.skip())
         video: Any = first_video if first else gr.skip()
-        if phase == "SUCCEEDED" and current.video is not None:
+        if phase is Phase.SUCCEEDED and current.video is not None:
             video = str(current.video)
-        error = text if current.done and phase != "SUCCEEDED" else None
+        error = text if current.done and phase is not Phase.SUCCEEDED else None
         last_phase, last_text, first = phase, news, False
         yield Step(text, video, record, error=error)
 
 
 async def cancel(services: Services, record: Record | None, lang: str) -> str:
     """Cancel the page's current task; a plain sentence when it cannot be cancelled any more."""
-    token = record.get("token") if isinstance(record, dict) else None
-    job = services.runner.get(token)
+    opened = services.seal.open(record)
+    job = services.runner.get(opened["token"]) if opened is not None else None
+    if job is not None and job.view_only:
+        return t("st_cancel_not_owner", lang)
     if job is None or job.done:
         return t("st_cancel_none", lang)
     try:
@@ -425,27 +487,48 @@ async def cancel(services: Services, record: Record | None, lang: str) -> str:
     return t("st_cancel_sent", lang)
 
 
-async def restore(services: Services, history: list[Record] | None, api_key: str | None,
-                  lang: str) -> AsyncIterator[Step]:
-    """After a reload or restart: follow every unfinished task of this browser again."""
+async def restore(services: Services, history: Any, api_key: str | None, lang: str,
+                  visitor: str = "unknown") -> AsyncIterator[Step]:
+    """After a reload or restart: follow every unfinished task of this browser again. Only
+    records the server sealed count, at most HISTORY_LIMIT, and a visitor restores at most
+    RESTORES_AT_ONCE times at once (each restore may follow many tasks)."""
+    if services.restoring.get(visitor, 0) >= RESTORES_AT_ONCE:
+        yield Step(t("st_restore_busy", lang))
+        return
+    services.restoring[visitor] = services.restoring.get(visitor, 0) + 1
+    try:
+        async for step in _restore(services, services.seal.open_history(history), api_key,
+                                   lang):
+            yield step
+    finally:
+        services.restoring[visitor] -= 1
+        if not services.restoring[visitor]:
+            del services.restoring[visitor]
+
+
+async def _restore(services: Services, history: list[Record], api_key: str | None,
+                   lang: str) -> AsyncIterator[Step]:
     waiting_for_key = 0
     followed = 0
-    for record in list(history or []):
-        if not isinstance(record, dict):
-            continue
+    for record in history[:HISTORY_LIMIT]:
         job = services.runner.get(record.get("token"))
         if job is None:
-            if not needs_follow(record):
+            if not needs_follow(record, services.store):
                 continue
             try:
                 credentials = _resume_credentials(services, record, api_key, lang)
             except InvalidInput:
                 waiting_for_key += 1
                 continue
-            job = services.runner.resume(str(record["task_id"]), str(record.get("region")),
-                                         credentials, request=request_of(record),
-                                         token=str(record["token"]))
-        elif job.done and record.get("status") == job.phase:
+            region = str(record.get("region"))
+            if record.get("view"):
+                job = services.runner.view(str(record["task_id"]), region, credentials,
+                                           token=str(record["token"]))
+            else:
+                job = services.runner.resume(str(record["task_id"]), region, credentials,
+                                             request=request_of(record, services.store),
+                                             token=str(record["token"]))
+        elif job.done and Phase.of(record.get("status")) is job.phase:
             continue
         followed += 1
         async for step in follow(services, job, lang, first_video=gr.skip()):
@@ -478,28 +561,30 @@ async def resume_by_id(services: Services, task_id: str, region: str, api_key: s
         yield Step(sentence, gr.skip(), gr.skip(), error=sentence)
         return
     region = region if region in catalog.REGIONS else catalog.DEFAULT_REGION
-    job = services.runner.resume(task_id, region, credentials)
+    job = services.runner.view(task_id, region, credentials)
     async for step in follow(services, job, lang, first_video=None):
         yield step
 
 
 # --- history -------------------------------------------------------------------------------------
 
-def reuse_settings(record: Record | None, lang: str) -> tuple[Any, ...]:
-    """Values for the form from a history entry ("use these settings again")."""
-    req = request_of(record) if isinstance(record, dict) else None
+def reuse_settings(services: Services, record: Any, lang: str) -> tuple[Any, ...]:
+    """Values for the form from a history entry ("use these settings again"): public links, and
+    uploads the studio kept (found by name), never a path the browser names."""
+    opened = services.seal.open(record)
+    req = request_of(opened, services.store) if opened is not None else None
     if req is None:
         return tuple(gr.skip() for _ in REUSE_FIELDS)
     image = str(req.image) if req.image is not None else None
-    image_is_file = image is not None and not image.startswith(("http://", "https://"))
+    image_is_file = image is not None and source_kind(image) == "file"
     audio = str(req.audio_url) if req.audio_url is not None else None
-    audio_is_file = audio is not None and not audio.startswith(("http://", "https://"))
+    audio_is_file = audio is not None and source_kind(audio) == "file"
     values: dict[str, Any] = {
         "region": req.region,
         "model": req.model,
-        "image": image if image_is_file and Path(image).is_file() else gr.skip(),
+        "image": image if image_is_file else gr.skip(),
         "img_url": image if image and not image_is_file else "",
-        "audio_file": audio if audio_is_file and Path(audio).is_file() else None,
+        "audio_file": audio if audio_is_file else None,
         "audio_url": audio if audio and not audio_is_file else "",
         "prompt": req.prompt,
         "negative_prompt": req.negative_prompt,
@@ -520,20 +605,21 @@ REUSE_FIELDS = ("region", "model", "image", "img_url", "audio_file", "audio_url"
                 "seed", "prompt_extend", "watermark")
 
 
-def last_seed(record: Record | None) -> Any:
-    req = request_of(record) if isinstance(record, dict) else None
+def last_seed(services: Services, record: Any) -> Any:
+    opened = services.seal.open(record)
+    req = request_of(opened, services.store) if opened is not None else None
     return req.seed if req is not None and req.seed is not None else gr.skip()
 
 
-def history_view(history: list[Record] | None, lang: str) -> tuple[Update, str]:
-    """(gallery of finished videos with captions, a list of every task with its status)."""
-    items = [(str(poster_for(Path(r["video"])) or r["video"]), _caption(r))
-             for r in finished_videos(history)]
+def history_view(services: Services, history: Any, lang: str) -> tuple[Update, str]:
+    """(gallery of finished videos with captions, a list of every task with its status). Only
+    sealed records count; each picture is found by the record's task id in the store."""
+    records = services.seal.open_history(history)
+    items = [(str(services.store.poster_for(r["task_id"]) or video), _caption(r))
+             for r, video in finished_videos(records, services.store)]
     gallery = gr.update(value=items, visible=bool(items))
     rows = []
-    for record in history or []:
-        if not isinstance(record, dict):
-            continue
+    for record in records:
         req = record.get("request") or {}
         what = req.get("template") or (req.get("prompt") or "")[:60]
         error = record_status_text(record, lang)
@@ -557,9 +643,10 @@ def _caption(record: Record) -> str:
     return f"{req.get('model', '')} · {what[:40]}".strip(" ·")
 
 
-def selected_record(history: list[Record] | None, index: int | None) -> Record | None:
-    """The history entry behind the gallery item at `index`."""
-    videos = finished_videos(history)
-    if index is None or not 0 <= index < len(videos):
+def selected_record(services: Services, history: Any,
+                    index: Any) -> tuple[Record, Path] | None:
+    """The history entry behind the gallery item at `index`, and its video."""
+    videos = finished_videos(services.seal.open_history(history), services.store)
+    if not isinstance(index, int) or not 0 <= index < len(videos):
         return None
     return videos[index]

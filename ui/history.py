@@ -1,4 +1,5 @@
-"""The browser's own list of its tasks (kept in gr.BrowserState): plain JSON, never a key."""
+"""The browser's own list of its tasks (kept in gr.BrowserState): what the server issued, sealed,
+never a key and never a path. Videos and uploads are found by name in the studio's store."""
 
 from __future__ import annotations
 
@@ -7,61 +8,92 @@ from pathlib import Path
 from typing import Any
 
 from client.catalog import TASK_LIFETIME_HOURS
-from client.request import VideoRequest
+from client.request import VideoRequest, source_kind
 
 from .messages import sentence_key
-from .runner import ACTIVE, Job
+from .records import HISTORY_LIMIT, Record, RecordSeal
+from .runner import ACTIVE, Job, Phase
+from .store import VideoStore
 
-HISTORY_LIMIT = 50
-Record = dict[str, Any]
+__all__ = ["HISTORY_LIMIT", "Record", "finished_videos", "needs_follow", "record_of",
+           "request_of"]
+MEDIA_FIELDS = ("image", "audio_url")
+UPLOAD_PREFIX = "upload:"
 
 
-def record_of(job: Job) -> Record:
-    """The history entry for a job: id, settings, status and the local video, nothing secret."""
-    return {
+def _settings(request: VideoRequest, store: VideoStore) -> dict[str, Any]:
+    """The request as a record keeps it: public links as they are, kept uploads by name."""
+    data = request.to_dict()
+    for name in MEDIA_FIELDS:
+        value = data.get(name)
+        if value is None or source_kind(value) == "url":
+            continue
+        ref = store.upload_ref(value)
+        data[name] = UPLOAD_PREFIX + ref if ref else None
+    return data
+
+
+def record_of(job: Job, store: VideoStore, seal: RecordSeal) -> Record:
+    """The sealed history entry for a job: id, settings, status; nothing secret. A job that only
+    watches someone's task by id keeps no settings."""
+    request = job.request if job.request is not None and not job.view_only else None
+    return seal.seal({
         "token": job.token,
         "task_id": job.task_id,
         "region": job.region,
         "key_kind": job.key_kind,
-        "status": job.phase,
-        "request": job.request.to_dict() if job.request is not None else None,
-        "video": str(job.video) if job.video is not None else None,
+        "status": job.phase.value,
+        "view": job.view_only,
+        "request": _settings(request, store) if request is not None else None,
         "error": sentence_key(job.error) if job.error is not None else None,
         "code": job.error.code if job.error is not None else None,  # e.g. DataInspectionFailed
         "created": job.created,
         "updated": time.time(),
-    }
+    })
 
 
 def is_fresh(record: Record, now: float | None = None) -> bool:
     """Whether the service still knows the task (it forgets tasks after 24 hours)."""
-    created = record.get("created") or 0
+    created = record.get("created")
+    if not isinstance(created, (int, float)):
+        return False
     return (now or time.time()) - float(created) < TASK_LIFETIME_HOURS * 3600
 
 
-def needs_follow(record: Record, now: float | None = None) -> bool:
+def needs_follow(record: Record, store: VideoStore, now: float | None = None) -> bool:
     """Unfinished tasks, and finished ones whose video is no longer in the cache."""
-    if not record.get("task_id") or not is_fresh(record, now):
+    if not isinstance(record.get("task_id"), str) or not is_fresh(record, now):
         return False
-    if record.get("status") in ACTIVE:
+    phase = Phase.of(record.get("status"))
+    if phase in ACTIVE:
         return True
-    return record.get("status") == "SUCCEEDED" and not video_exists(record)
+    return phase is Phase.SUCCEEDED and store.video_for(record["task_id"]) is None
 
 
-def video_exists(record: Record) -> bool:
-    video = record.get("video")
-    return bool(video) and Path(video).is_file()
+def finished_videos(history: list[Record], store: VideoStore) -> list[tuple[Record, Path]]:
+    """(record, video) for every finished task whose video is in the cache."""
+    found = []
+    for record in history:
+        finished = Phase.of(record.get("status")) is Phase.SUCCEEDED
+        video = store.video_for(record.get("task_id")) if finished else None
+        if video is not None:
+            found.append((record, video))
+    return found
 
 
-def finished_videos(history: list[Record] | None) -> list[Record]:
-    return [r for r in (history or []) if isinstance(r, dict) and r.get("status") == "SUCCEEDED"
-            and video_exists(r)]
-
-
-def request_of(record: Record) -> VideoRequest | None:
+def request_of(record: Record, store: VideoStore) -> VideoRequest | None:
+    """The settings of a record, with kept uploads found again (a missing one is left out)."""
     data = record.get("request")
     if not isinstance(data, dict):
         return None
+    data = dict(data)
+    for name in MEDIA_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str) and value.startswith(UPLOAD_PREFIX):
+            path = store.upload_for(value[len(UPLOAD_PREFIX):])
+            data[name] = str(path) if path is not None else None
+        elif value is not None and (not isinstance(value, str) or source_kind(value) != "url"):
+            data[name] = None  # only links and kept uploads come back, never a path
     try:
         return VideoRequest.from_dict(data)
     except TypeError:

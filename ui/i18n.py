@@ -115,6 +115,29 @@ EN: dict[str, str] = {
     "st_nothing": "Add a picture, choose a model, then press “Generate video”.",
     "cap_reached": ("You have made {limit} videos with the host's key this hour; try again in "
                     "{minutes} min, or enter your own API key."),
+    "demo_cap_reached": ("You have made {limit} demo videos this hour; try again in {minutes} "
+                         "min."),
+    "st_busy": ("You already have {count} videos on the way; try again in about {seconds} s, "
+                "when one of them is done."),
+    "st_line": "Waiting for your earlier videos: position {position} in your own line.",
+    "st_waited": "{elapsed} waiting",
+    "st_recovering": ("The service did not answer the request; looking in your task list for "
+                      "the task it may have made (nothing is sent again)…"),
+    "st_candidates": "Tasks started on this key at that moment: {ids}.",
+    "err_no_answer": ("The service did not answer and whether it started your video could not be "
+                      "checked. Don't press Generate again: check your task list or resume by "
+                      "task id."),
+    "err_not_sent": ("The request did not reach the service, so nothing was charged. You can "
+                     "press Generate again."),
+    "err_ambiguous": ("The answer was lost and several videos were started on this key at that "
+                      "moment, so yours can't be told apart. Nothing more was sent; resume yours "
+                      "by its task id."),
+    "err_quota": ("The free quota for this model is used up. Turn on paid use for it in the "
+                  "Model Studio console (switch off “free quota only”), or use another key."),
+    "st_waited_total": "Before that it waited {elapsed} in line.",
+    "st_cancel_not_owner": ("Only the page that started this video can cancel it; this one only "
+                            "follows it by its task id."),
+    "st_restore_busy": "Your other tabs are picking up your videos already; reload in a moment.",
     "err_invalid_input": "Please fix “{field}”: {rule}.",
     "err_input": ("The service refused the request; check the picture, audio and text, then try "
                   "again."),
@@ -260,6 +283,19 @@ ZH: dict[str, str] = {
     "st_need_key": "历史中有 {count} 个未完成的视频需要您的 API 密钥：请在上方填写，然后展开“按任务 ID 继续”并点击“继续”。",
     "st_nothing": "添加图片并选择模型，然后点击“生成视频”。",
     "cap_reached": "您本小时已用主机密钥生成 {limit} 个视频；请 {minutes} 分钟后再试，或填写您自己的 API 密钥。",
+    "demo_cap_reached": "您本小时已生成 {limit} 个演示视频；请 {minutes} 分钟后再试。",
+    "st_busy": "您已有 {count} 个视频在生成或排队；请约 {seconds} 秒后、其中一个完成时再试。",
+    "st_line": "等待您之前的视频：在您自己的队列中排第 {position} 位。",
+    "st_waited": "已等待 {elapsed}",
+    "st_recovering": "服务没有应答；正在您的任务列表中查找它可能已创建的任务（不会重复发送）…",
+    "st_candidates": "同一时刻在此密钥上开始的任务：{ids}。",
+    "err_no_answer": "服务没有应答，也无法确认是否已开始生成视频。请不要再次点击“生成视频”：请查看任务列表，或按任务 ID 继续。",
+    "err_not_sent": "请求没有到达服务，未产生任何费用。可以再次点击“生成视频”。",
+    "err_ambiguous": "应答丢失，且同一密钥在同一时刻开始了多个视频，无法分辨哪个是您的。未再发送任何请求；请按任务 ID 继续您的视频。",
+    "err_quota": "该模型的免费额度已用完。请在百炼控制台为该模型开通付费使用（关闭“仅使用免费额度”），或换用其他密钥。",
+    "st_waited_total": "此前在队列中等待了 {elapsed}。",
+    "st_cancel_not_owner": "只有发起该视频的页面才能取消；此页面只是按任务 ID 跟踪它。",
+    "st_restore_busy": "您的其他标签页正在继续跟踪这些视频；请稍后刷新。",
     "err_invalid_input": "请修改“{field}”：{rule}。",
     "err_input": "服务拒绝了请求；请检查图片、音频和文字后重试。",
     "err_invalid_url": "服务无法下载您提供的链接；请使用公网 http(s) 链接，或直接上传文件。",

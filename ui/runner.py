@@ -1,55 +1,88 @@
-"""Video jobs that run on the server, apart from any page: they queue, submit, poll and download
-even when the tab that started them is closed, and a reloaded page follows them again."""
+"""Video jobs that run on the server, apart from any page: the registry of jobs, the slot queue
+and the ETA. Each job is one client pipeline (client.pipeline) whose events move a Job through
+its phases; a job goes on when the tab that started it is closed, and a reloaded page follows it
+again."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
-from client import catalog
+from client import events
 from client.errors import (
-    DownloadFailed,
-    RateLimited,
-    ResultExpired,
-    ServiceError,
     TaskCanceled,
     TaskExpired,
     TaskFailed,
     WanError,
 )
-from client.eta import EtaEstimator, TaskShape
+from client.eta import EtaEstimator
+from client.handle import TaskHandle
 from client.http import WanClient
-from client.jobs import Prepared, create, prepare
+from client.pipeline import follow, run_job
 from client.request import VideoRequest
-from client.status import Canceled, Failed, Succeeded, Unknown
-from client.tasks import cancel_task, download, get_task, watch
+from client.slots import SlotQueue
 
-from .cache import prune_videos
-from .queue import SlotQueue, Ticket
+from .store import VideoStore
+from .visitors import Turn
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("QUEUED", "SUBMITTING", "PENDING", "RUNNING", "DOWNLOADING")
-FINAL = ("SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN", "ERROR")
 FORGET_AFTER_SECONDS = 3600.0
-DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_RETRY_SECONDS = 0.5
 # Requests validated and uploaded at once: more only share the same cores and the same link, and
 # would hold back the jobs first in line, whose slot is already free.
 PREPARE_AT_ONCE = 2
-SUBMIT_RETRY_LIMIT = 40  # RateLimited answers tolerated before giving up on submitting
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
+TURN_CHECK_SECONDS = 1.0
 
 
-def video_path(cache_dir: Path, task_id: str) -> Path:
-    """Where a task's video is kept: named by the task id only (never by anything secret)."""
-    return cache_dir / "videos" / f"{_SAFE_NAME.sub('_', task_id)[:80]}.mp4"
+class Phase(str, Enum):
+    """Where a job is. The value is what a history record keeps."""
+
+    QUEUED = "QUEUED"
+    SUBMITTING = "SUBMITTING"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DOWNLOADING = "DOWNLOADING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # the task failed at the service
+    CANCELED = "CANCELED"
+    UNKNOWN = "UNKNOWN"  # the service no longer knows the task
+    ERROR = "ERROR"  # the studio could not make or follow the task
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+    @property
+    def waiting_at_service(self) -> bool:
+        return self in (Phase.PENDING, Phase.RUNNING)
+
+    @classmethod
+    def of(cls, value: object) -> Phase | None:
+        """The phase a record names, or None for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+_FINAL = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELED, Phase.UNKNOWN, Phase.ERROR})
+ACTIVE = frozenset(Phase) - _FINAL
+
+
+def phase_of_failure(error: WanError) -> Phase:
+    if isinstance(error, TaskFailed):
+        return Phase.FAILED
+    if isinstance(error, TaskCanceled):
+        return Phase.CANCELED
+    if isinstance(error, TaskExpired):
+        return Phase.UNKNOWN
+    return Phase.ERROR
 
 
 @dataclass
@@ -60,29 +93,38 @@ class Job:
     region: str
     request: VideoRequest | None
     key_kind: str  # "simulator", "host" or "personal"
+    key_id: str = ""  # who pays, as the slot queue knows it (a salted hash, never the key)
+    view_only: bool = False  # follows someone's task by id: shows the video, cannot cancel
     task_id: str | None = None
-    phase: str = "QUEUED"
+    phase: Phase = Phase.QUEUED
     queue_position: int = 0
+    line_position: int = 0  # behind this visitor's own earlier jobs (0: its turn)
     created: float = field(default_factory=time.time)
     submitted: float | None = None
     finished: float | None = None
     expected_end: float | None = None  # epoch seconds the task should end, when an ETA is known
     retry_in: float | None = None
+    recovering: bool = False  # the create's answer was lost: looking for the task it made
     video: Path | None = None
     error: WanError | None = None
     resumed: bool = False
-    cancel_requested: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    _cancel: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _handle: TaskHandle | None = field(default=None, repr=False)
 
     @property
     def done(self) -> bool:
-        return self.phase in FINAL
+        return self.phase.final
 
     @property
     def eta(self) -> float | None:
         """Seconds left until the expected end (0 once overdue)."""
         return None if self.expected_end is None else max(0.0, self.expected_end - time.time())
+
+    @property
+    def waited(self) -> float:
+        """Seconds spent in this studio's lines before the task was sent."""
+        return 0.0 if self.submitted is None else max(0.0, self.submitted - self.created)
 
     @property
     def elapsed(self) -> float:
@@ -95,9 +137,9 @@ class Job:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
 
-    def fail(self, error: WanError, phase: str = "ERROR") -> None:
+    def fail(self, error: WanError, phase: Phase = Phase.ERROR) -> None:
         self.update(error=error, phase=phase, finished=time.time(), expected_end=None,
-                    retry_in=None)
+                    retry_in=None, recovering=False)
 
 
 @dataclass(frozen=True)
@@ -111,11 +153,9 @@ class Credentials:
 class Runner:
     """All jobs of this studio process, by token (a random id the page keeps in its history)."""
 
-    def __init__(self, cache_dir: Path, *, base_url: str | None = None,
-                 expected_seconds: float | None = None,
-                 cache_max_bytes: int = 2000 * 1024 * 1024) -> None:
-        self.cache_dir = cache_dir
-        self.cache_max_bytes = cache_max_bytes
+    def __init__(self, store: VideoStore, *, base_url: str | None = None,
+                 expected_seconds: float | None = None) -> None:
+        self.store = store
         self.base_url = base_url
         # Learns each task shape's submit-to-end time; `expected_seconds` is the prior.
         self.eta = EtaEstimator(prior=expected_seconds)
@@ -125,18 +165,25 @@ class Runner:
         self._by_task: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def get(self, token: str | None) -> Job | None:
-        return self._jobs.get(token or "")
+    def get(self, token: object) -> Job | None:
+        return self._jobs.get(token) if isinstance(token, str) else None
 
     def by_task_id(self, task_id: str) -> Job | None:
         token = self._by_task.get(task_id)
         return self._jobs.get(token) if token else None
 
-    def _new_job(self, region: str, request: VideoRequest | None, kind: str,
-                 token: str | None) -> Job:
+    def client(self, region: str, credentials: Credentials) -> WanClient:
+        return WanClient(api_key=credentials.api_key, region=region, base_url=self.base_url)
+
+    def _key_id(self, credentials: Credentials) -> str:
+        return self.slots.key_id(credentials.api_key, credentials.kind)
+
+    def _new_job(self, region: str, request: VideoRequest | None, credentials: Credentials,
+                 token: str | None, *, view_only: bool = False) -> Job:
         self._forget_old_jobs()
         job = Job(token=token or secrets.token_urlsafe(12), region=region, request=request,
-                  key_kind=kind)
+                  key_kind=credentials.kind, key_id=self._key_id(credentials),
+                  view_only=view_only)
         self._jobs[job.token] = job
         return job
 
@@ -154,38 +201,65 @@ class Runner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def start(self, request: VideoRequest, credentials: Credentials) -> Job:
-        """Queue, submit, watch and download one validated request."""
-        job = self._new_job(request.region, request, credentials.kind, None)
-        self._spawn(self._run(job, request, credentials))
+    # --- starting and following --------------------------------------------------------------
+
+    def start(self, request: VideoRequest, credentials: Credentials,
+              turn: Turn | None = None) -> Job:
+        """Queue, submit, watch and download one validated request. With a `turn`, the job
+        first waits behind its visitor's earlier jobs (and gives the turn back when it ends)."""
+        job = self._new_job(request.region, request, credentials, None)
+        self._spawn(self._run(job, request, credentials, turn))
         return job
+
+    def _following(self, task_id: str, credentials: Credentials) -> Job | None:
+        """The job that already follows a task for the same payer, if it can still end well."""
+        existing = self.by_task_id(task_id)
+        if existing is None or existing.key_id != self._key_id(credentials):
+            return None  # another key's task: that key's job must not show it to this one
+        return None if existing.done and existing.video is None else existing
 
     def resume(self, task_id: str, region: str, credentials: Credentials, *,
                request: VideoRequest | None = None, token: str | None = None) -> Job:
-        """Follow a task submitted earlier (by this page before a restart, or typed by id)."""
-        existing = self.by_task_id(task_id)
-        if existing is not None and not (existing.done and existing.video is None):
+        """Follow again a task this browser submitted (after a reload or a restart)."""
+        existing = self._following(task_id, credentials)
+        if existing is not None and (token is None or existing.token == token):
             return existing
-        job = self._new_job(region, request, credentials.kind, token)
-        job.update(task_id=task_id, phase="PENDING", resumed=True)
-        self._by_task[task_id] = job.token
+        job = self._new_job(region, request, credentials, token)
+        job.update(task_id=task_id, phase=Phase.PENDING, resumed=True)
+        if existing is None:
+            self._by_task[task_id] = job.token
         self._spawn(self._follow_task(job, credentials))
         return job
 
-    def client(self, region: str, credentials: Credentials) -> WanClient:
-        return WanClient(api_key=credentials.api_key, region=region, base_url=self.base_url)
+    def view(self, task_id: str, region: str, credentials: Credentials,
+             token: str | None = None) -> Job:
+        """Watch a task typed by its id: a job of its own (its own token) that shows the video
+        and the status only: never the owner's settings or token, and it cannot cancel."""
+        job = self._new_job(region, None, credentials, token, view_only=True)
+        job.update(task_id=task_id, phase=Phase.PENDING, resumed=True)
+        existing = self._following(task_id, credentials)
+        if existing is not None:
+            self._spawn(self._mirror(job, existing))
+        else:
+            self._spawn(self._follow_task(job, credentials))
+        return job
+
+    async def _mirror(self, view: Job, source: Job) -> None:
+        async for current in self.follow(source):
+            view.update(phase=current.phase, submitted=current.submitted,
+                        finished=current.finished, expected_end=current.expected_end,
+                        video=current.video, error=current.error)
 
     async def cancel(self, token: str) -> Job | None:
-        """Cancel a job: a queued one locally, a PENDING one at the service (CancelNotAllowed
-        once it runs). None when there is no such unfinished job."""
+        """Cancel a job: one without a task yet here, a PENDING one at the service
+        (CancelNotAllowed once it runs). None when there is no such unfinished job."""
         job = self.get(token)
-        if job is None or job.done:
+        if job is None or job.done or job.view_only:
             return None
-        if job.phase in ("QUEUED", "SUBMITTING") or job._cancel is None:
-            job.update(cancel_requested=True)
+        if job._handle is None:
+            job._stop.set()  # the pipeline stops before it sends anything
             return job
-        await job._cancel()
-        job.update(cancel_requested=True)
+        await job._handle.cancel()
         return job
 
     async def follow(self, job: Job) -> AsyncIterator[Job]:
@@ -198,123 +272,74 @@ class Runner:
                 return
             await changed.wait()
 
-    # --- the job itself ---------------------------------------------------------------------
+    # --- the job itself ----------------------------------------------------------------------
 
-    async def _run(self, job: Job, request: VideoRequest, credentials: Credentials) -> None:
-        model = catalog.model_in_region(request.model, request.region)
-        limit = model.concurrent_tasks if model else 1
-        key_id = self.slots.key_id(credentials.api_key, credentials.kind)
-        ticket = self.slots.join(key_id, request.model, limit)
+    async def _run(self, job: Job, request: VideoRequest, credentials: Credentials,
+                   turn: Turn | None) -> None:
         try:
-            async with self.client(request.region, credentials) as client:
-                # Validate and upload before holding a slot (the account's task limit counts
-                # tasks, not uploads): a freed slot is then taken by one create call.
-                async with self._preparing:  # in arrival order: the first in line go first
-                    prepared = await prepare(client, request)
-                while not await ticket.wait(1.0):
-                    if job.cancel_requested:
-                        job.update(phase="CANCELED", finished=time.time())
+            if turn is not None:
+                while not await turn.wait(TURN_CHECK_SECONDS):
+                    if job._stop.is_set():
+                        job.fail(TaskCanceled("cancelled while waiting"), Phase.CANCELED)
                         return
-                    job.update(phase="QUEUED", queue_position=ticket.position)
-                if job.cancel_requested:
-                    job.update(phase="CANCELED", finished=time.time())
-                    return
-                job.update(phase="SUBMITTING", queue_position=0)
-                submitted = await self._submit(client, job, prepared)
-                if submitted is None:
-                    return
-                await self._watch(client, job, ticket)
-        except WanError as exc:
-            job.fail(exc)
+                    job.update(line_position=turn.position)
+                job.update(line_position=0)
+            async with self.client(request.region, credentials) as client:
+                pipeline = run_job(client, request, dest=self.store.video_path,
+                                   slots=self.slots, key_id=job.key_id,
+                                   known_task_ids=self._by_task, eta=self.eta,
+                                   preparing=self._preparing, cancel=job._stop)
+                async for event in pipeline:
+                    self._apply(job, event)
+        except WanError as exc:  # before the pipeline: e.g. a key that cannot be sent
+            job.fail(exc, phase_of_failure(exc))
         except Exception:  # a bug must not leave the page waiting forever
             log.exception("job %s crashed", job.token)
             job.fail(WanError("unexpected error in the studio"))
         finally:
-            ticket.release()
-
-    async def _submit(self, client: WanClient, job: Job, prepared: Prepared) -> str | None:
-        for _ in range(SUBMIT_RETRY_LIMIT):
-            try:
-                submitted = await create(client, prepared)
-            except RateLimited as exc:
-                wait = exc.retry_after if exc.retry_after is not None else 5.0
-                job.update(retry_in=wait)
-                await asyncio.sleep(wait)
-                if job.cancel_requested:
-                    job.update(phase="CANCELED", finished=time.time())
-                    return None
-                continue
-            self._by_task[submitted.task_id] = job.token
-            job.update(task_id=submitted.task_id, request=submitted.request, phase="PENDING",
-                       submitted=time.time(), retry_in=None)
-            return submitted.task_id
-        raise RateLimited("the account stayed busy; gave up submitting")
+            if turn is not None:
+                turn.release()
 
     async def _follow_task(self, job: Job, credentials: Credentials) -> None:
+        assert job.task_id is not None
         try:
             async with self.client(job.region, credentials) as client:
-                await self._watch(client, job, None)
+                async for event in follow(TaskHandle(client, job.task_id), request=job.request,
+                                          dest=self.store.video_path, eta=self.eta):
+                    self._apply(job, event)
         except WanError as exc:
-            job.fail(exc)
+            job.fail(exc, phase_of_failure(exc))
         except Exception:
             log.exception("resumed job %s crashed", job.token)
             job.fail(WanError("unexpected error in the studio"))
 
-    async def _watch(self, client: WanClient, job: Job, ticket: Ticket | None) -> None:
-        assert job.task_id is not None
-        task_id = job.task_id
-        dest = video_path(self.cache_dir, task_id)
-        if dest.is_file() and dest.stat().st_size > 0:
-            job.update(phase="SUCCEEDED", video=dest, finished=time.time())
-            return
+    def _apply(self, job: Job, event: events.Event) -> None:
+        """What one pipeline event changes on the job the page shows."""
+        if isinstance(event, (events.Preparing, events.Queued)):
+            position = event.position if isinstance(event, events.Queued) else 0
+            job.update(phase=Phase.QUEUED, queue_position=position)
+        elif isinstance(event, events.Submitting):
+            job.update(phase=Phase.SUBMITTING, queue_position=0, retry_in=event.retry_in)
+        elif isinstance(event, events.Recovering):
+            job.update(phase=Phase.SUBMITTING, recovering=True, retry_in=None)
+        elif isinstance(event, (events.Pending, events.Running)):
+            if job.task_id is None or not job.resumed:
+                self._by_task[event.task_id] = job.token
+            phase = Phase.RUNNING if isinstance(event, events.Running) else Phase.PENDING
+            job.update(task_id=event.task_id, phase=phase, _handle=event.handle,
+                       submitted=event.submitted_at or job.submitted or time.time(),
+                       expected_end=event.expected_end, retry_in=None, recovering=False)
+        elif isinstance(event, events.Downloading):
+            job.update(phase=Phase.DOWNLOADING, expected_end=None, _handle=None)
+        elif isinstance(event, events.Done):
+            self.store.prune(keep=event.path)
+            job.update(phase=Phase.SUCCEEDED, video=event.path, finished=time.time(),
+                       task_id=event.task_id, _handle=None)
+        elif isinstance(event, events.Failed):
+            if event.task_id and job.task_id is None:
+                job.task_id = event.task_id
+            job.update(_handle=None)
+            job.fail(event.error, phase_of_failure(event.error))
 
-        async def cancel() -> None:
-            await cancel_task(client, task_id)
 
-        job.update(_cancel=cancel)
-        shape = TaskShape.of(job.request) if job.request else None
-        expected = self.eta.expected(shape) if shape else self.eta.prior
-        early_by = self.eta.early_by(shape) if shape else None
-        final = None
-        async for progress in watch(client, task_id, expected_seconds=expected,
-                                    early_by=early_by, started_at=job.submitted,
-                                    heartbeat=None):
-            status = progress.status
-            if status.submit_time is not None and job.resumed and job.submitted is None:
-                job.submitted = status.submit_time.timestamp()
-            if progress.changed:  # the same status again: nothing the page shows
-                start = job.submitted or job.created
-                job.update(phase=status.name, expected_end=None if expected is None
-                           or status.is_terminal else start + expected)
-            final = status
-        if ticket is not None:
-            ticket.release()
-        job.update(_cancel=None)
-        if isinstance(final, Succeeded):
-            if shape is not None:
-                self.eta.learn(shape, final)  # by the service's own submit and end times
-            job.update(phase="DOWNLOADING", expected_end=None)
-            video = await self._download(client, task_id, final.video_url, dest)
-            prune_videos(dest.parent, self.cache_max_bytes, keep=video)
-            job.update(phase="SUCCEEDED", video=video, finished=time.time())
-        elif isinstance(final, Failed):
-            job.fail(TaskFailed(final.message or "failed", code=final.code or None), "FAILED")
-        elif isinstance(final, Canceled):
-            job.fail(TaskCanceled("cancelled"), "CANCELED")
-        elif isinstance(final, Unknown):
-            job.fail(TaskExpired("unknown task"), "UNKNOWN")
-
-    async def _download(self, client: WanClient, task_id: str, url: str, dest: Path) -> Path:
-        """The paid-for video, fetched again (with the task's current link) when a download
-        breaks off or its link is refused; the last error once the attempts are used up."""
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                return await download(client, url, dest)
-            except (DownloadFailed, ResultExpired, ServiceError):
-                if attempt == DOWNLOAD_ATTEMPTS:
-                    raise
-            await asyncio.sleep(DOWNLOAD_RETRY_SECONDS * attempt)
-            status = await get_task(client, task_id)
-            if isinstance(status, Succeeded) and status.video_url:
-                url = status.video_url
-        raise AssertionError("unreachable")
+__all__ = ["ACTIVE", "Credentials", "Job", "Phase", "Runner"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 HOST_KEY_LIMIT_DEFAULT = 10  # generations per visitor per hour on the host's key
+DEMO_LIMIT_DEFAULT = 30  # generations per visitor per hour on the built-in simulator
+VISITOR_AT_ONCE_DEFAULT = 2  # a visitor's videos in the account's queue at once (shared keys)
+VISITOR_WAITING_DEFAULT = 3  # and behind those; more are turned away until one ends
 CACHE_MAX_MB_DEFAULT = 2000  # downloaded videos kept on disk before the oldest are deleted
 SIMULATOR_KEY = "sk-simulator"  # what the embedded simulator is called with; not a secret
 
@@ -27,13 +32,31 @@ class Settings:
     base_url: str | None = None  # DASHSCOPE_HTTP_BASE_URL: one endpoint for every region
     api_visibility: ApiVisibility = "public"
     host_key_limit: int = HOST_KEY_LIMIT_DEFAULT
+    demo_limit: int = DEMO_LIMIT_DEFAULT
+    visitor_at_once: int = VISITOR_AT_ONCE_DEFAULT
+    visitor_waiting: int = VISITOR_WAITING_DEFAULT
+    # Count visitors by the last X-Forwarded-For entry (what a proxy such as a Space's appends)
+    # instead of the socket's peer. Only where such a proxy is in front: otherwise anyone can
+    # write the header and be a new visitor with every call.
+    trust_proxy: bool = False
     cache_dir: Path = Path(tempfile.gettempdir()) / "wan-studio"
     cache_max_mb: int = CACHE_MAX_MB_DEFAULT
-    state_secret: str = ""  # encrypts the browser history; stable so a restart can read it
+    # The server's secret for the browser's history: it seals each record (a key that never
+    # leaves the server) and derives the one Gradio encrypts the history with (which Gradio
+    # publishes in the page's config). Stable, so a restart still reads old records.
+    state_secret: str = field(default="", repr=False)
     # Generations streamed at once. Unlimited: each is an async wait on a server-side job, and
     # the local queue per key and model (queue.py) is what bounds the work sent to the service.
     generate_concurrency: int | None = None
     task_seconds_hint: float | None = None  # expected task time for the ETA (simulator)
+
+    @property
+    def record_key(self) -> bytes:
+        return _derived(self.state_secret, "history-records")
+
+    @property
+    def browser_secret(self) -> str:
+        return _derived(self.state_secret, "browser-state").hex()
 
     @property
     def simulated(self) -> bool:
@@ -43,6 +66,22 @@ class Settings:
     def endpoint(self) -> str | None:
         """The base URL every request goes to, or None for each region's own host."""
         return self.simulator_url or self.base_url
+
+
+def _derived(secret: str, purpose: str) -> bytes:
+    # An empty secret (a test's Settings()) still gives a key; load_settings never leaves it empty.
+    return hmac.new(secret.encode() or b"wan-studio", purpose.encode(), hashlib.sha256).digest()
+
+
+def _flag(value: str | None, name: str, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true or false), not {value!r}")
 
 
 def _visibility(value: str | None, default: ApiVisibility) -> ApiVisibility:
@@ -94,6 +133,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *,
         api_visibility=_visibility(env.get("WAN_STUDIO_API"), default_visibility),
         host_key_limit=_positive_int(env.get("WAN_STUDIO_HOST_KEY_LIMIT"),
                                      "WAN_STUDIO_HOST_KEY_LIMIT", HOST_KEY_LIMIT_DEFAULT),
+        demo_limit=_positive_int(env.get("WAN_STUDIO_DEMO_LIMIT"), "WAN_STUDIO_DEMO_LIMIT",
+                                 DEMO_LIMIT_DEFAULT),
+        visitor_at_once=max(1, _positive_int(env.get("WAN_STUDIO_VISITOR_AT_ONCE"),
+                                             "WAN_STUDIO_VISITOR_AT_ONCE",
+                                             VISITOR_AT_ONCE_DEFAULT)),
+        # A Space's proxy appends the caller's address; SPACE_ID is set on every Space.
+        trust_proxy=_flag(env.get("WAN_STUDIO_TRUST_PROXY"), "WAN_STUDIO_TRUST_PROXY",
+                          bool(env.get("SPACE_ID"))),
         cache_dir=cache_dir,
         cache_max_mb=_positive_int(env.get("WAN_STUDIO_CACHE_MAX_MB"), "WAN_STUDIO_CACHE_MAX_MB",
                                    CACHE_MAX_MB_DEFAULT),

@@ -14,9 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from .. import catalog
-from ..catalog import Audio
+from ..catalog import Audio, Model
 from ..errors import InvalidInput
-from ..request import from_payload, has_sound, predict_output_size, validate
+from ..links import LinkFetcher
+from ..media import ImageInfo
+from ..request import VideoRequest, from_payload, has_sound, predict_output_size, validate
 from ..status import format_time
 from .context import Simulator
 from .faults import Fault
@@ -67,6 +69,7 @@ def _millis(moment: float | None) -> int | None:
 
 def build_router(sim: Simulator) -> APIRouter:
     router = APIRouter()
+    links = LinkFetcher(allow=sim.config.link_allow, limits=sim.config.link_limits)
 
     @router.post(CREATE_PATH)
     async def create_task(request: Request) -> JSONResponse:
@@ -76,7 +79,27 @@ def build_router(sim: Simulator) -> APIRouter:
         body = await request.body()
         oss_resolve = request.headers.get("x-dashscope-ossresourceresolve", "").lower() == "enable"
         fault = request.scope.get(FAULT_SCOPE_KEY)
-        task = await run_in_threadpool(_create, sim, account, body, oss_resolve, fault)
+        model, req = await run_in_threadpool(_prepare, sim, body)
+
+        async def fetch(url: str, field_name: str) -> bytes:
+            return await fetch_media(
+                url,
+                field_name,
+                links=links,
+                store=sim.store,
+                account=account,
+                model_id=model.id,
+                oss_resolve=oss_resolve,
+            )
+
+        # Downloads are awaited here, bounded by the fetcher, so none holds a worker thread.
+        image = await fetch(str(req.image), "image")
+        info = await run_in_threadpool(check_image, image)
+        audio: bytes | None = None
+        if req.audio_url is not None and has_sound(req):
+            audio = await fetch(str(req.audio_url), "audio_url")
+            await run_in_threadpool(check_audio, audio)
+        task = await run_in_threadpool(_admit, sim, account, model, req, image, info, audio, fault)
         return ok(
             {"output": {"task_status": "PENDING", "task_id": task.task_id}},
             request_id=task.request_id,
@@ -149,37 +172,30 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _create(
-    sim: Simulator, account: str, body: bytes, oss_resolve: bool, fault: Fault | None
-) -> SimTask:
+def _prepare(sim: Simulator, body: bytes) -> tuple[Model, VideoRequest]:
+    """The model and the checked request of a create body (media not fetched yet)."""
     payload = _parse_body(body)
     region = sim.config.region
     model = catalog.model_in_region(payload["model"], region)
     if model is None:
         raise ApiRefusal("ModelNotFound")
     try:
-        req = validate(from_payload(payload, region), check_media=False)
+        return model, validate(from_payload(payload, region), check_media=False)
     except InvalidInput as exc:
         raise invalid_parameter(exc) from None
 
-    def fetch(url: str, field_name: str) -> bytes:
-        return fetch_media(
-            url,
-            field_name,
-            store=sim.store,
-            account=account,
-            model_id=model.id,
-            oss_resolve=oss_resolve,
-        )
 
-    image = fetch(str(req.image), "image")
-    info = check_image(image)
-    sound = has_sound(req)
-    audio: bytes | None = None
-    if req.audio_url is not None and sound:
-        audio = fetch(str(req.audio_url), "audio_url")
-        check_audio(audio)
-
+def _admit(
+    sim: Simulator,
+    account: str,
+    model: Model,
+    req: VideoRequest,
+    image: bytes,
+    info: ImageInfo,
+    audio: bytes | None,
+    fault: Fault | None,
+) -> SimTask:
+    """Admit the task under the account's limits and schedule its render, or refuse it."""
     with sim.admission:  # the concurrency count and the new task must not interleave
         now = time.time()
         unfinished = sim.store.unfinished(account, model.id, now)
@@ -203,9 +219,11 @@ def _create(
         task.expired_url = fault is not None and fault.name == "expired-url"
         task.truncated_download = fault is not None and fault.name == "truncated"
         sim.store.add_task(task)
+        sim.store.forget_uploads((req.image, req.audio_url))  # the task no longer needs them
     if task.forced_failure is None:
         width, height = predict_output_size(info.width, info.height, req.resolution or "")
-        sim.worker.schedule(task, RenderInput(image, width, height, audio, sound and audio is None))
+        auto_sound = has_sound(req) and audio is None
+        sim.worker.schedule(task, RenderInput(image, width, height, audio, auto_sound))
     return task
 
 

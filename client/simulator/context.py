@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import catalog
+from ..links import FetchLimits
 from .faults import FaultPlan
 from .limits import AccountLimits
 from .state import Store
 from .worker import RenderWorker
 
 REQUEST_LOG_SIZE = 100_000
+MB = 1024 * 1024
 
 
 @dataclass
@@ -25,7 +27,7 @@ class SimConfig:
     region: str = catalog.DEFAULT_REGION
     task_seconds: float = 4.0  # PENDING + RUNNING; about a quarter of it PENDING
     limits: bool = True  # account limits per key (see limits.py)
-    data_dir: Path | None = None  # where result videos are written; a temp dir when None
+    data_dir: Path | None = None  # where uploads and result videos are kept; a temp dir if None
     result_ttl_seconds: float = 86400  # how long a video_url stays valid
     faults: FaultPlan | None = None  # faults armed on this instance
     test_faults: bool = True  # honour the X-Wan-Sim-Fault header
@@ -34,6 +36,15 @@ class SimConfig:
     # Result downloads at most this fast (None: as fast as loopback goes). Benchmarks use it to
     # time a download over a realistic link instead of loopback's gigabytes per second.
     result_bytes_per_second: float | None = None
+    # Links a create call names are fetched by client.links.LinkFetcher: public addresses only,
+    # except these "host:port" entries (tests serve media from loopback). Empty is the safe default.
+    link_allow: tuple[str, ...] = ()
+    link_limits: FetchLimits | None = None  # None: the defaults (10 s deadline, 4 at once)
+    # Storage caps, so a public demo cannot fill its disk: uploads and result videos on disk
+    # (the oldest go first). A result is also deleted once downloaded when the flag is on.
+    uploads_max_mb: float = 512
+    results_max_mb: float = 1024
+    forget_downloaded_results: bool = False
 
     def __post_init__(self) -> None:
         if self.region not in catalog.REGIONS:
@@ -44,6 +55,9 @@ class SimConfig:
             raise ValueError("task_seconds: must be 0 or more")
         if self.result_bytes_per_second is not None and self.result_bytes_per_second <= 0:
             raise ValueError("result_bytes_per_second: must be more than 0, or None for no limit")
+        for name in ("uploads_max_mb", "results_max_mb"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be more than 0 (megabytes)")
 
 
 @dataclass(frozen=True)
@@ -74,10 +88,16 @@ class Simulator:
     def __init__(self, config: SimConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = data_dir
-        self.store = Store()
+        self.store = Store(
+            data_dir / "uploads",
+            uploads_max_bytes=int(config.uploads_max_mb * MB),
+            result_ttl_seconds=config.result_ttl_seconds,
+        )
         self.limits = AccountLimits(enabled=config.limits)
         self.faults = config.faults if config.faults is not None else FaultPlan()
-        self.worker = RenderWorker(data_dir / "results", config.render_workers)
+        self.worker = RenderWorker(
+            data_dir / "results", config.render_workers, int(config.results_max_mb * MB)
+        )
         self.requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
         self.policies: dict[str, UploadPolicy] = {}
         self.admission = threading.Lock()  # a create call checks limits and adds its task under it
@@ -104,6 +124,12 @@ class Simulator:
 
     def add_policy(self, signature: str, policy: UploadPolicy) -> None:
         with self._lock:
+            # Policies are added in order of expiry (one TTL for all): drop expired ones first.
+            while self.policies:
+                oldest = next(iter(self.policies))
+                if self.policies[oldest].expires >= time.time():
+                    break
+                del self.policies[oldest]
             self.policies[signature] = policy
 
     def policy(self, signature: str) -> UploadPolicy | None:

@@ -8,7 +8,9 @@ Header: ``X-Wan-Sim-Fault: <name>[;k=v[;k=v]]``, honoured only when SimConfig.te
 - ``500``        500 InternalError (``code=``, ``message=`` override)
 - ``503``        503 ModelUnavailable (``code=``, ``message=`` override)
 - ``slow``       answer normally after ``seconds=`` (default 2)
-- ``drop``       close the connection without answering
+- ``drop``       close the connection without answering (the route never runs)
+- ``lost-answer`` the route runs (a create makes its task, a cancel cancels), then the connection
+  is closed without an answer: a reply lost on the way back
 - ``malformed``  200 with a JSON body cut off half way
 - ``fail``       (create) the task ends FAILED with ``code=`` (default InternalError), ``message=``
 - ``expired-url`` (create, status or result) the video URL is already expired: 403 on download
@@ -23,7 +25,10 @@ from dataclasses import dataclass, field
 
 FAULT_HEADER = "X-Wan-Sim-Fault"
 ROUTES = ("create", "status", "cancel", "list", "policy", "upload", "result")
-FAULT_NAMES = ("429", "500", "503", "slow", "drop", "malformed", "fail", "expired-url", "truncated")
+FAULT_NAMES = (
+    "429", "500", "503", "slow", "drop", "lost-answer", "malformed", "fail", "expired-url",
+    "truncated",
+)
 # Faults that change what a route does rather than replacing its answer, and where they make sense.
 _ROUTES_OF: dict[str, tuple[str, ...]] = {
     "fail": ("create",),

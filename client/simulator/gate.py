@@ -77,7 +77,7 @@ class Gate:
 
         try:
             fault = self._choose_fault(scope, route)
-            if fault is not None and fault.name == "drop":
+            if fault is not None and fault.name in ("drop", "lost-answer"):
                 record(None)  # logged before the client sees the connection close
             await self._serve(scope, receive, recording_send, fault)
         except ApiRefusal as refusal:
@@ -122,6 +122,10 @@ class Gate:
             elif fault.name == "drop":
                 await _drop_connection(receive, send)
                 return
+            elif fault.name == "lost-answer":
+                await self.app(scope, receive, _discard)  # the route does its work...
+                await _drop_connection(receive, send)  # ...and its answer never leaves
+                return
             else:
                 if fault.name == "slow":
                     await asyncio.sleep(fault.number("seconds", 2.0))
@@ -132,6 +136,10 @@ class Gate:
         except ValueError as exc:
             raise ApiRefusal("InvalidParameter", str(exc)) from None
         await response(scope, receive, send)
+
+
+async def _discard(message: Message) -> None:
+    """A `send` that lets nothing out."""
 
 
 async def _drop_connection(receive: Receive, send: Send) -> None:

@@ -1,20 +1,20 @@
-"""Turn a create call's media URLs (oss://, data:, http(s)) into checked bytes, or refuse them."""
+"""Turn a create call's media URLs (oss://, data:, http(s)) into checked bytes, or refuse them.
+Links are fetched by the guarded client.links.LinkFetcher, never by a plain GET."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-import httpx
+from fastapi.concurrency import run_in_threadpool
 
 from .. import media
 from ..errors import InvalidInput
+from ..links import LinkFetcher, LinkRefused
 from ..media import ImageInfo
 from ..request import decode_data_uri, source_kind
-from .responses import FORMAT_UNSUPPORTED_MESSAGE, ApiRefusal
+from .responses import FORMAT_UNSUPPORTED_MESSAGE, MESSAGES, ApiRefusal
 from .state import Store
-
-DOWNLOAD_TIMEOUT_SECONDS = 10.0
 
 # VideoRequest field -> where it sits in the create JSON, so messages name the wire field.
 WIRE_FIELDS = {
@@ -38,11 +38,39 @@ def invalid_parameter(exc: InvalidInput) -> ApiRefusal:
     return ApiRefusal("InvalidParameter", f"{wire_field(exc.field)}: {text}")
 
 
-def fetch_media(
-    url: str, field_name: str, *, store: Store, account: str, model_id: str, oss_resolve: bool
+# VideoRequest field -> the media kind its download is capped as.
+_LINK_KINDS = {"image": "image", "audio_url": "audio"}
+
+
+async def fetch_media(
+    url: str,
+    field_name: str,
+    *,
+    links: LinkFetcher,
+    store: Store,
+    account: str,
+    model_id: str,
+    oss_resolve: bool,
 ) -> bytes:
+    """The bytes a create call's media field names; a link goes through the guarded fetcher."""
+    if source_kind(url) != "url":
+        return await run_in_threadpool(
+            _read_stored, url, field_name, store, account, model_id, oss_resolve
+        )
+    try:
+        return await links.fetch(url, _LINK_KINDS[field_name])
+    except LinkRefused as refusal:
+        raise ApiRefusal(
+            "InvalidParameter.DataInspection",
+            f"{MESSAGES['InvalidParameter.DataInspection']} ({wire_field(field_name)}: {refusal})",
+        ) from None
+
+
+def _read_stored(
+    url: str, field_name: str, store: Store, account: str, model_id: str, oss_resolve: bool
+) -> bytes:
+    """A data URI's bytes or an oss:// upload's (off the event loop: decoding and disk reads)."""
     kind = source_kind(url)
-    wire = wire_field(field_name)
     if kind == "data":
         try:
             return decode_data_uri(url, field_name)[1]
@@ -55,17 +83,9 @@ def fetch_media(
         if upload is None or upload.account != account or upload.model != model_id:
             raise ApiRefusal("InvalidParameter.DataInspection")
         return upload.data
-    if kind == "url":
-        try:
-            answer = httpx.get(url, timeout=DOWNLOAD_TIMEOUT_SECONDS, follow_redirects=True)
-        except httpx.HTTPError:
-            raise ApiRefusal("InvalidParameter.DataInspection") from None
-        if answer.status_code != 200:
-            raise ApiRefusal("InvalidParameter.DataInspection")
-        return answer.content
     raise ApiRefusal(
         "InvalidURL",
-        f"Invalid URL provided in your request: {wire} must be an "
+        f"Invalid URL provided in your request: {wire_field(field_name)} must be an "
         "http(s) URL, an oss:// upload or a data URI, not a local path.",
     )
 
@@ -87,6 +107,6 @@ def check_audio(data: bytes) -> None:
         path = Path(tmp) / "audio"
         path.write_bytes(data)
         try:
-            media.probe_audio(path, "audio_url")
+            media.probe_audio(path, "audio_url", cache=False)  # bounded; each upload is new
         except InvalidInput as exc:
             raise invalid_parameter(exc) from None

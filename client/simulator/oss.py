@@ -1,17 +1,22 @@
-"""The OSS side: upload policies (/api/v1/uploads), the upload target and signed result files."""
+"""The OSS side: upload policies (/api/v1/uploads), the upload target and signed result files.
+Uploads go to disk and results are streamed from it in chunks: neither is held in memory."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from .api import authenticate
@@ -19,7 +24,6 @@ from .context import Simulator, UploadPolicy
 from .faults import Fault
 from .gate import FAULT_SCOPE_KEY
 from .responses import POLICY_EXPIRED_MESSAGE, ApiRefusal, ok, oss_error
-from .state import UPLOAD_LIFETIME_SECONDS, Upload
 
 UPLOAD_PATH = "/oss/upload"
 MAX_FILE_SIZE_MB = 100
@@ -46,8 +50,8 @@ def build_router(sim: Simulator) -> APIRouter:
         async with request.form(max_part_size=4 * 1024 * 1024) as form:
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             file = form.get("file")
-            data = await file.read() if isinstance(file, UploadFile) else None
-        return _store_upload(sim, fields, data)
+            source = file.file if isinstance(file, UploadFile) else None
+            return await run_in_threadpool(_store_upload, sim, fields, source)
 
     @router.get("/results/{name}")
     def result(name: str, request: Request) -> Response:
@@ -65,13 +69,22 @@ def build_router(sim: Simulator) -> APIRouter:
         if int(expires) < time.time() or (fault is not None and fault.name == "expired-url"):
             return oss_error("AccessDenied", "Request has expired.")
         task = sim.store.task_by_token(token)
-        if task is None or task.video_path is None or not task.video_path.is_file():
+        path = task.video_path if task is not None else None
+        video = _open_result(path)
+        if task is None or path is None or video is None:
             return oss_error("NoSuchKey", "The specified key does not exist.", status=404)
-        if task.truncated_download or (fault is not None and fault.name == "truncated"):
-            return _truncated(task.video_path.read_bytes())
-        if sim.config.result_bytes_per_second is not None:
-            return _throttled(task.video_path.read_bytes(), sim.config.result_bytes_per_second)
-        return FileResponse(task.video_path, media_type="video/mp4")
+        size = os.fstat(video.fileno()).st_size
+        truncated = task.truncated_download or (fault is not None and fault.name == "truncated")
+        forget = sim.config.forget_downloaded_results
+        chunks = _chunks(
+            video,
+            size // 2 if truncated else size,  # promise the whole file, then break off
+            sim.config.result_bytes_per_second,
+            (lambda: path.unlink(missing_ok=True)) if forget else None,
+        )
+        return StreamingResponse(
+            chunks, media_type="video/mp4", headers={"content-length": str(size)}
+        )
 
     return router
 
@@ -110,7 +123,7 @@ def _new_policy(sim: Simulator, account: str, model: str, root: str) -> dict[str
     }
 
 
-def _store_upload(sim: Simulator, fields: dict[str, str], data: bytes | None) -> Response:
+def _store_upload(sim: Simulator, fields: dict[str, str], source: BinaryIO | None) -> Response:
     signature, policy_text = fields.get("Signature", ""), fields.get("policy", "")
     policy = sim.policy(signature)
     if policy is None or not sim.signature_ok(policy_text, signature):
@@ -127,55 +140,59 @@ def _store_upload(sim: Simulator, fields: dict[str, str], data: bytes | None) ->
             "Invalid according to Policy: Policy Condition failed: "
             f'["starts-with", "$key", "{policy.upload_dir}"]',
         )
-    if data is None:
+    if source is None:
         return oss_error("InvalidArgument", "The file field is missing from the form.", status=400)
-    if len(data) > policy.max_bytes:
+    if _size_of(source) > min(policy.max_bytes, sim.store.uploads_max_bytes):
         return oss_error(
             "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.", status=400
         )
-    if sim.store.upload(key) is not None:
+    content_type = fields.get("x-oss-content-type", "application/octet-stream")
+    if sim.store.add_upload(key, policy.account, policy.model, content_type, source) is None:
         return oss_error(
             "FileAlreadyExists",
             "The object you specified already exists and can not be overwritten.",
             status=409,
         )
-    sim.store.add_upload(
-        Upload(
-            key,
-            policy.account,
-            policy.model,
-            data,
-            fields.get("x-oss-content-type", "application/octet-stream"),
-            time.time() + UPLOAD_LIFETIME_SECONDS,
-        )
-    )
     return Response(status_code=200 if fields.get("success_action_status") == "200" else 204)
 
 
-def _throttled(video: bytes, bytes_per_second: float) -> StreamingResponse:
-    """The whole file, paced to `bytes_per_second` (each chunk is sent on its schedule)."""
+def _size_of(source: BinaryIO) -> int:
+    source.seek(0, os.SEEK_END)
+    size = source.tell()
+    source.seek(0)
+    return size
 
-    async def paced() -> AsyncIterator[bytes]:
-        started = time.monotonic()
-        for start in range(0, len(video), CHUNK_BYTES):
-            chunk = video[start : start + CHUNK_BYTES]
-            due = started + (start + len(chunk)) / bytes_per_second  # when its last byte is due
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+def _open_result(path: Path | None) -> BinaryIO | None:
+    """The result video, opened (so deleting it meanwhile cannot cut a download short)."""
+    if path is None:
+        return None
+    try:
+        return path.open("rb")
+    except FileNotFoundError:  # downloaded and forgotten, over the cap, or its link expired
+        return None
+
+
+async def _chunks(
+    video: BinaryIO,
+    stop_at: int,
+    bytes_per_second: float | None,
+    when_complete: Callable[[], None] | None,
+) -> AsyncIterator[bytes]:
+    """The file's first `stop_at` bytes in chunks, paced to `bytes_per_second` if set; then
+    `when_complete` runs, if every byte of the file went out (not if the client left early)."""
+    started, sent = time.monotonic(), 0
+    try:
+        while sent < stop_at:
+            chunk = video.read(min(CHUNK_BYTES, stop_at - sent))
+            if not chunk:
+                break
+            sent += len(chunk)
+            if bytes_per_second is not None:  # each chunk waits until its last byte is due
+                await asyncio.sleep(max(0.0, started + sent / bytes_per_second - time.monotonic()))
             yield chunk
-
-    return StreamingResponse(
-        paced(), media_type="video/mp4", headers={"content-length": str(len(video))}
-    )
-
-
-def _truncated(video: bytes) -> StreamingResponse:
-    """Promise the whole file, send half, then stop: the connection breaks off mid-download."""
-
-    async def half() -> AsyncIterator[bytes]:
-        cut = len(video) // 2
-        for start in range(0, cut, CHUNK_BYTES):
-            yield video[start : min(cut, start + CHUNK_BYTES)]
-
-    return StreamingResponse(
-        half(), media_type="video/mp4", headers={"content-length": str(len(video))}
-    )
+        complete = sent == os.fstat(video.fileno()).st_size
+    finally:
+        video.close()
+    if complete and when_complete is not None:
+        when_complete()

@@ -1,4 +1,5 @@
-"""Renders each task's video in a worker thread while the task is in its simulated RUNNING time."""
+"""Renders each task's video in a worker thread while the task is in its simulated RUNNING time,
+keeping the results folder under its byte cap (the oldest results go first)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ class RenderInput:
 
 
 class RenderWorker:
-    def __init__(self, results_dir: Path, workers: int) -> None:
+    def __init__(
+        self, results_dir: Path, workers: int, results_max_bytes: int | None = None
+    ) -> None:
         self.results_dir = results_dir
+        self.results_max_bytes = results_max_bytes  # None: no cap
         results_dir.mkdir(parents=True, exist_ok=True)
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, workers), thread_name_prefix="wan-sim-render"
@@ -80,10 +84,27 @@ class RenderWorker:
             Path(written).replace(final)
         except Exception as exc:  # the task ends FAILED; the simulator keeps serving
             log.exception("render of task %s failed", task.task_id)
+            partial.unlink(missing_ok=True)
             task.render_error = f"{type(exc).__name__}: {exc}"
             return
         task.video_path = final
         task.rendered_at = time.time()
+        self._trim(keep=final)
+
+    def _trim(self, keep: Path) -> None:
+        """Delete the oldest finished results until the folder is under its cap (never `keep`,
+        the newest: a cap smaller than one video still serves the latest)."""
+        if self.results_max_bytes is None:
+            return
+        with self._lock:  # two renders finishing at once must not both count the same files
+            results = sorted(_finished_results(self.results_dir))
+            total = sum(size for _, size, _ in results)
+            for _, size, path in results:
+                if total <= self.results_max_bytes:
+                    break
+                if path != keep:
+                    path.unlink(missing_ok=True)
+                    total -= size
 
     def shutdown(self) -> None:
         with self._lock:
@@ -91,3 +112,17 @@ class RenderWorker:
             for timer in self._timers:
                 timer.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finished_results(results_dir: Path) -> list[tuple[float, int, Path]]:
+    """(modified time, size, path) of each finished result; renders in progress are not counted."""
+    found: list[tuple[float, int, Path]] = []
+    for path in results_dir.glob("*.mp4"):
+        if path.name.endswith(".part.mp4"):
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted meanwhile (downloaded, or its task forgotten)
+            continue
+        found.append((stat.st_mtime, stat.st_size, path))
+    return found

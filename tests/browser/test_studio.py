@@ -31,7 +31,8 @@ if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
         pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium",
                     pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; see the README)",
+                allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -105,12 +105,14 @@ def generate_data(image: dict[str, Any], api_key: str, **changes: Any) -> list[A
 
 
 async def call(client: httpx.AsyncClient, url: str, index: int, data: list[Any],
-               headers: dict[str, str] | None = None) -> Call:
-    """Join the queue with `data` for event `index` and read the stream to its end."""
-    session = uuid.uuid4().hex[:11]
+               headers: dict[str, str] | None = None, *, session: str | None = None,
+               event_data: Any = None) -> Call:
+    """Join the queue with `data` for event `index` and read the stream to its end. Calls with
+    the same `session` share the session's gr.State, as one page's events do."""
+    session = session or uuid.uuid4().hex[:11]
     joined = await client.post(f"{url}/gradio_api/queue/join",
                                json={"data": data, "fn_index": index, "session_hash": session,
-                                     "event_data": None, "trigger_id": None},
+                                     "event_data": event_data, "trigger_id": None},
                                headers=headers or {})
     result = Call(raw=[joined.text])
     if joined.status_code != 200:

@@ -19,6 +19,7 @@ from tests.media_factory import write_image
 from ui import handlers
 from ui.handlers import Form, Services
 from ui.history import Record
+from ui.store import VideoStore
 
 LANES = 6
 TASK_FAILURE_CODES = ("DataInspectionFailed", "IPInfringementSuspect", "InternalError",
@@ -97,7 +98,7 @@ class Ledger:
         self.problems: list[str] = []
 
     def check(self, sim: Any, name: str, key: str, history: list[Record], since: int,
-              outcome: str, code: str | None = None) -> None:
+              outcome: str, code: str | None = None, *, store: VideoStore) -> None:
         self.faults += sum(1 for r in sim.requests[since:] if r.fault)
         tasks = sim.sim.store.tasks_of(account_of(key))
         by_id = {r.get("task_id"): r for r in history if r.get("task_id")}
@@ -109,8 +110,7 @@ class Ledger:
                 continue
             status = record.get("status")
             if outcome == "video":
-                if status != "SUCCEEDED" or not record.get("video") or \
-                        not Path(record["video"]).is_file():
+                if status != "SUCCEEDED" or store.video_for(task.task_id) is None:
                     self.lost += 1
                     self.problems.append(f"{name}: no video: {record}")
                 else:
@@ -131,6 +131,12 @@ class Ledger:
 
 
 @pytest.fixture
+def byok(studio_settings: Any, sim: Any) -> Services:
+    """The studio off the demo: each visitor's own key is used (one account per key)."""
+    return Services.create(replace(studio_settings, simulator_url=None, base_url=sim.base_url))
+
+
+@pytest.fixture
 def image_form(tmp_path: Path) -> Form:
     return Form(image=str(write_image(tmp_path / "in.jpg", 640, 480)), prompt="waves",
                 model="wan2.2-i2v-flash", resolution="480P")
@@ -144,7 +150,10 @@ def test_fault_matrix(start_sim: Any, studio_settings: Any, image_form: Form,
 
     async def lane(number: int, scenarios: list[Scenario]) -> None:
         sim = start_sim(limits=False)
-        services = Services.create(replace(studio_settings, simulator_url=sim.base_url,
+        # Each scenario pays with a key of its own (an account of its own on the simulator),
+        # as a visitor's own key is used off the demo.
+        services = Services.create(replace(studio_settings, simulator_url=None,
+                                           base_url=sim.base_url,
                                            cache_dir=tmp_path / f"cache-{number}"))
         for scenario in scenarios:
             key = f"sk-fault-{uuid.uuid4().hex}"
@@ -154,7 +163,7 @@ def test_fault_matrix(start_sim: Any, studio_settings: Any, image_form: Form,
             history: list[Record] = []
             await drive(handlers.generate(services, image_form, key, "en", "v"), history)
             ledger.check(sim, scenario.name, key, history, since, scenario.outcome,
-                         scenario.code)
+                         scenario.code, store=services.store)
             sim.faults.clear()
 
     async def matrix() -> None:
@@ -168,19 +177,19 @@ def test_fault_matrix(start_sim: Any, studio_settings: Any, image_form: Form,
     assert ledger.lost == 0 and ledger.faults >= len(SCENARIOS)
 
 
-def test_a_slow_page_still_gets_every_phase_change(services: Services, sim: Any,
+def test_a_slow_page_still_gets_every_phase_change(byok: Services, sim: Any,
                                                    image_form: Form) -> None:
     """The job moves on while the page renders a step: the final record (with the video) must
     still be sent, not skipped as "no change"."""
     key = f"sk-slow-page-{uuid.uuid4().hex}"
     since = len(sim.requests)
     history: list[Record] = []
-    steps = asyncio.run(drive(handlers.generate(services, image_form, key, "en", "v"), history,
+    steps = asyncio.run(drive(handlers.generate(byok, image_form, key, "en", "v"), history,
                               render_seconds=0.7))
     ledger = Ledger()
-    ledger.check(sim, "slow page", key, history, since, "video")
+    ledger.check(sim, "slow page", key, history, since, "video", store=byok.store)
     assert not ledger.problems, ledger.problems
-    assert steps[-1].video == history[0]["video"]
+    assert steps[-1].video == str(byok.store.video_for(history[0]["task_id"]))
 
 
 def test_history_table_shows_the_failure_code(services: Services, sim: Any,
@@ -188,31 +197,31 @@ def test_history_table_shows_the_failure_code(services: Services, sim: Any,
     sim.faults.add("fail", route="create", times=1, code="DataInspectionFailed")
     history: list[Record] = []
     asyncio.run(drive(handlers.generate(services, image_form, None, "en", "v"), history))
-    _, table = handlers.history_view(history, "en")
+    _, table = handlers.history_view(services, history, "en")
     assert history[0]["status"] == "FAILED" and history[0]["task_id"] in table
     assert "DataInspectionFailed" in table
 
 
-def test_restart_while_a_task_runs(services: Services, sim: Any, image_form: Form,
+def test_restart_while_a_task_runs(byok: Services, sim: Any, image_form: Form,
                                    tmp_path: Path) -> None:
     """The studio process dies while the task runs; a new one, reading the same browser
     history and cache, follows the task to its video."""
     key = f"sk-restart-{uuid.uuid4().hex}"
     since = len(sim.requests)
     history: list[Record] = []
-    asyncio.run(drive(handlers.generate(services, image_form, key, "en", "v"), history,
+    asyncio.run(drive(handlers.generate(byok, image_form, key, "en", "v"), history,
                       until=running))  # asyncio.run ends: the old process's jobs are gone
     assert running(history[0])
-    restarted = Services.create(replace(services.settings))  # same cache dir and secret
+    restarted = Services.create(replace(byok.settings))  # same cache dir and secret
     assert restarted.runner.get(history[0]["token"]) is None
     asyncio.run(drive(handlers.restore(restarted, list(history), key, "en"), history))
     ledger = Ledger()
-    ledger.check(sim, "restart", key, history, since, "video")
+    ledger.check(sim, "restart", key, history, since, "video", store=restarted.store)
     print(f"\nstudio restarted while running: tasks lost {ledger.lost}")
     assert not ledger.problems, ledger.problems
 
 
-def test_reload_while_a_task_runs(services: Services, sim: Any, image_form: Form) -> None:
+def test_reload_while_a_task_runs(byok: Services, sim: Any, image_form: Form) -> None:
     """The tab reloads while the task runs: the page's stream ends, the job goes on, and the
     reloaded page (same history) follows it to the video."""
     key = f"sk-reload-{uuid.uuid4().hex}"
@@ -220,13 +229,13 @@ def test_reload_while_a_task_runs(services: Services, sim: Any, image_form: Form
     history: list[Record] = []
 
     async def scenario() -> None:
-        await drive(handlers.generate(services, image_form, key, "en", "v"), history,
+        await drive(handlers.generate(byok, image_form, key, "en", "v"), history,
                     until=running)
-        await drive(handlers.restore(services, list(history), key, "en"), history)
+        await drive(handlers.restore(byok, list(history), key, "en"), history)
 
     asyncio.run(scenario())
     ledger = Ledger()
-    ledger.check(sim, "reload", key, history, since, "video")
+    ledger.check(sim, "reload", key, history, since, "video", store=byok.store)
     print(f"\nbrowser reloaded while running: tasks lost {ledger.lost}")
     assert not ledger.problems, ledger.problems
 
@@ -234,11 +243,11 @@ def test_reload_while_a_task_runs(services: Services, sim: Any, image_form: Form
 def test_unknown_task_stays_in_history_as_unknown(services: Services) -> None:
     """A task the service no longer knows (expired after 24 h, or never existed) ends UNKNOWN."""
     task_id = str(uuid.uuid4())
-    history: list[Record] = [{"token": "t-unknown", "task_id": task_id, "region": "beijing",
-                              "key_kind": "simulator", "status": "RUNNING", "request": None,
-                              "created": time.time() - 60}]
+    history: list[Record] = [services.seal.seal({
+        "token": "t-unknown", "task_id": task_id, "region": "beijing", "key_kind": "simulator",
+        "status": "RUNNING", "request": None, "created": time.time() - 60})]
     asyncio.run(drive(handlers.restore(services, list(history), None, "en"), history))
     assert len(history) == 1 and history[0]["task_id"] == task_id
     assert history[0]["status"] == "UNKNOWN" and history[0]["error"] == "err_task_expired"
-    _, table = handlers.history_view(history, "en")
+    _, table = handlers.history_view(services, history, "en")
     assert task_id in table and "UNKNOWN" in table

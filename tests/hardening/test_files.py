@@ -17,8 +17,8 @@ from tests.hardening.conftest import collect, launched
 from tests.media_factory import write_image
 from ui import handlers
 from ui.app import ASSETS, build_app
-from ui.cache import prune_videos
 from ui.handlers import Form, Services
+from ui.store import VideoStore
 
 REPO = Path(__file__).resolve().parents[2]
 FILE_ROUTES = ("/gradio_api/file=", "/file=")
@@ -104,11 +104,11 @@ def _video(folder: Path, name: str, size: int, age: float) -> Path:
 
 
 def test_video_cache_is_bounded_oldest_first(tmp_path: Path) -> None:
-    folder = tmp_path / "videos"
-    folder.mkdir()
+    store = VideoStore(tmp_path, 2100)
+    folder = store.videos
     old, middle, new = (_video(folder, n, 1000, age) for n, age in
                         (("old", 300), ("middle", 200), ("new", 100)))
-    removed = prune_videos(folder, 2100, keep=old)  # the one just downloaded is kept
+    removed = store.prune(keep=old)  # the one just downloaded is kept
     assert removed == [middle]
     assert old.is_file() and new.is_file() and not middle.exists()
     assert not middle.with_suffix(".jpg").exists()  # its poster goes with it
@@ -119,14 +119,14 @@ def test_video_cache_is_bounded_oldest_first(tmp_path: Path) -> None:
 def test_leftover_partial_downloads_are_cleaned(tmp_path: Path) -> None:
     """A studio killed mid-download leaves `.<name>.part`; an old one goes, a fresh one (a
     download still running) stays."""
-    folder = tmp_path / "videos"
-    folder.mkdir()
+    store = VideoStore(tmp_path, 10**9)
+    folder = store.videos
     stale, running = folder / ".a.mp4.1234abcd.part", folder / ".b.mp4.5678ef01.part"
     for path in (stale, running):
         path.write_bytes(b"\0" * 100)
     moment = time.time() - 2 * 3600
     os.utime(stale, (moment, moment))
-    prune_videos(folder, 10**9)
+    store.prune()
     assert not stale.exists() and running.exists()
 
 

@@ -25,6 +25,7 @@ from tests.hardening.conftest import free_port, launched
 from tests.hardening.studio_http import call, fn_index, generate_data, upload
 from tests.media_factory import write_image
 from ui.settings import Settings
+from ui.store import VideoStore
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS_PER_PERSON = 3
@@ -73,7 +74,9 @@ def test_two_people_two_keys_no_cross_use_no_leak(start_sim: Any, tmp_path: Path
     caplog.set_level(logging.DEBUG)  # every logger, at its most talkative
     sim = start_sim(limits=False)
     keys = [f"sk-alice-{uuid.uuid4().hex}", f"sk-bob-{uuid.uuid4().hex}"]
-    settings = Settings(simulator_url=sim.base_url, cache_dir=tmp_path / "cache",
+    # Off the demo (no host key, one endpoint): each person's own key is used. On the demo a
+    # typed key is not used at all.
+    settings = Settings(base_url=sim.base_url, cache_dir=tmp_path / "cache",
                         task_seconds_hint=0.3, state_secret="keys-secret")
     image_path = write_image(tmp_path / "in.jpg", 640, 480)
     texts: dict[str, str | bytes] = {}
@@ -110,7 +113,8 @@ def test_two_people_two_keys_no_cross_use_no_leak(start_sim: Any, tmp_path: Path
         assert unusable.error and "API key" in unusable.error, unusable.raw
         texts[f"{person[:9]} refused"] = refused.text
         texts[f"{person[:9]} bad key"] = unusable.text
-    final = [r for r in records if r.get("status") == "SUCCEEDED" and Path(r["video"]).is_file()]
+    store = VideoStore(settings.cache_dir, 10**12)
+    final = [r for r in records if r.get("status") == "SUCCEEDED" and store.video_for(r["task_id"])]
     texts["history records"] = json.dumps(records)
     texts["logs"] = caplog.text
     out, err = capfd.readouterr()

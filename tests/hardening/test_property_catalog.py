@@ -75,17 +75,14 @@ def test_validate_and_simulator_agree(start_sim: Any, tmp_path: Path) -> None:
     sims = {region: start_sim(region=region, task_seconds=3600.0, limits=False)
             for region in catalog.REGIONS}  # tasks stay PENDING: nothing is rendered
     wav = write_wav(tmp_path / "voice.wav", 4.0)
-    uploaded: dict[tuple[str, str], str] = {}
     tally = {"tried": 0, "accepted": 0, "refused": 0, "disagreed": 0}
 
     async def create(req: VideoRequest, audio_kind: str | None) -> int:
         async with WanClient(KEY, region=req.region, base_url=sims[req.region].base_url) as c:
             audio_url = req.audio_url
             if audio_kind == "oss" and catalog.model_in_region(req.model, req.region):
-                slot = (req.region, req.model)
-                if slot not in uploaded:
-                    uploaded[slot] = await upload_file(c, wav, req.model)
-                audio_url = uploaded[slot]
+                # An upload for each create: the simulator forgets one once a task used it.
+                audio_url = await upload_file(c, wav, req.model)
             try:
                 await create_task(c, raw_payload(req, audio_url), oss=audio_kind == "oss")
             except WanError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from client import errors
+from client import errors, handle
 from client.http import CREATE_PATH, WanClient
 from client.jobs import run, submit
 from client.request import VideoRequest
@@ -19,6 +19,12 @@ from tests.integration.helpers import data_uri, payload
 from tests.media_factory import write_image
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def quick_download_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken download is fetched again (with a fresh link) after 10 ms, not 0.5 s."""
+    monkeypatch.setattr(handle, "DOWNLOAD_RETRY_SECONDS", 0.01)
 
 
 def quick_request(**changes) -> VideoRequest:
@@ -176,11 +182,14 @@ async def test_429_burst_on_status_is_ridden_out(sim, api_key, tmp_path):
     assert [r.status for r in routes_of(sim, api_key, "status")][:4] == [429, 429, 429, 200]
 
 
-async def test_429_on_create_is_retried_once_created(sim, api_key):
+async def test_429_on_create_is_left_to_the_pipeline(sim, api_key):
+    # The transport never repeats a create; client.pipeline waits throttling out
+    # (tests/integration/test_lost_answer.py).
     sim.faults.add("429", route="create", times=2, retry_after=0)
     async with WanClient(api_key, base_url=sim.base_url) as client:
-        await submit(client, quick_request())
-    assert [r.status for r in routes_of(sim, api_key, "create")] == [429, 429, 200]
+        with pytest.raises(errors.RateLimited):
+            await submit(client, quick_request())
+    assert [r.status for r in routes_of(sim, api_key, "create")] == [429]
 
 
 @pytest.mark.parametrize("fault", ["500", "503", "drop"])
@@ -192,12 +201,21 @@ async def test_status_faults_are_retried(sim, api_key, tmp_path, fault):
     assert [r.fault for r in routes_of(sim, api_key, "status")][:3] == [fault, fault, None]
 
 
-@pytest.mark.parametrize("fault, status", [("500", 500), ("503", 503), ("drop", None)])
-async def test_create_is_never_repeated_after_a_server_failure(sim, api_key, fault, status):
+@pytest.mark.parametrize(
+    "fault, error",
+    [
+        ("500", errors.ServiceError),
+        ("503", errors.ServiceError),
+        ("drop", errors.NoAnswer),  # sent, then no answer: not a 5xx
+        ("lost-answer", errors.NoAnswer),
+    ],
+)
+async def test_create_is_never_repeated_after_a_server_failure(sim, api_key, fault, error):
     sim.faults.add(fault, route="create", times=1)
     async with WanClient(api_key, base_url=sim.base_url) as client:
-        with pytest.raises(errors.ServiceError):
+        with pytest.raises(error) as caught:
             await submit(client, quick_request())
+    assert type(caught.value) is error
     assert len(routes_of(sim, api_key, "create")) == 1
 
 

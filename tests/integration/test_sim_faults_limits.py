@@ -71,6 +71,17 @@ def test_drop_fault(raw):
     assert raw.status("x")["output"]["task_status"] == "UNKNOWN"  # the server is fine afterwards
 
 
+def test_lost_answer_fault_does_the_work_then_drops_the_answer(raw):
+    with pytest.raises(httpx.RemoteProtocolError):
+        raw.create(quick(), headers={FAULT: "lost-answer"})
+    (row,) = raw.list().json()["data"]  # the task was made all the same
+    assert raw.wait(row["task_id"])["output"]["task_status"] == "SUCCEEDED"
+    pending = raw.submit(payload("wan2.2-i2v-flash", resolution="480P"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        raw.http.post(f"/tasks/{pending}/cancel", headers={**raw.headers, FAULT: "lost-answer"})
+    assert raw.status(pending)["output"]["task_status"] == "CANCELED"
+
+
 def test_malformed_fault(raw):
     answer = raw.http.get("/tasks/x", headers={**raw.headers, FAULT: "malformed"})
     assert answer.status_code == 200

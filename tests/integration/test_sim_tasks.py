@@ -361,17 +361,20 @@ def test_result_url_signature_is_checked(raw):
     assert httpx.get(unknown).status_code == 403  # signed for another name
 
 
-def test_http_image_url_is_downloaded(raw, tmp_path):
+def test_http_image_url_is_downloaded(start_sim, api_key, tmp_path):
     write_image(tmp_path / "cat.jpg", 360, 480)
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    where = f"127.0.0.1:{server.server_address[1]}"
+    raw = Raw(start_sim(limits=False, link_allow=(where,)), api_key)  # loopback: allowed for this
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/cat.jpg"
+        url = f"http://{where}/cat.jpg"
         body = raw.wait(raw.submit(payload("wan2.2-i2v-flash", url, resolution="480P")))
         missing = raw.create(payload("wan2.2-i2v-flash", url + ".gone", resolution="480P"))
     finally:
+        raw.close()
         server.shutdown()
         server.server_close()
     assert missing.json()["code"] == "InvalidParameter.DataInspection"

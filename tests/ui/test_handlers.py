@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 
 from client import catalog, errors
@@ -19,8 +20,9 @@ from ui.handlers import Form, Services
 from ui.history import needs_follow, record_of
 from ui.i18n import EN, ZH, language_of, t
 from ui.messages import error_sentence, sentence_key
-from ui.runner import Job, Runner
+from ui.runner import Job, Phase, Runner
 from ui.settings import Settings, load_settings
+from ui.store import VideoStore
 
 MODEL_AND_REGION = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region(r)]
 (RES, SLIDER, CHOICE, VALUE, SHOT, SWITCH, AUDIO_BOX, TEMPLATE, ADVICE, PROMPT,
@@ -228,6 +230,11 @@ def test_specific_classes_have_their_own_sentences() -> None:
     assert keys[errors.TaskExpired] == "err_task_expired"
     assert keys[errors.ResultExpired] == "err_result_expired"
     assert keys[errors.ContentRejected] == "err_content"
+    # After a create that may have made a task, nothing says "press Generate again".
+    assert keys[errors.NoAnswer] == "err_no_answer" and keys[errors.AmbiguousTask] == "err_ambiguous"
+    assert "again" not in t("err_no_answer").replace("Generate again", "") and \
+        "Don't press Generate again" in t("err_no_answer")
+    assert keys[errors.NotSent] == "err_not_sent" and keys[errors.QuotaExhausted] == "err_quota"
     distinct = {keys[c] for c in (errors.AuthError, errors.AccessDenied, errors.Arrearage,
                                   errors.ModelNotFound, errors.ServiceError, errors.TaskFailed)}
     assert len(distinct) == 6
@@ -272,7 +279,9 @@ def test_generate_streams_to_a_video_and_a_record(services: Services, tmp_path: 
     records = [s.record for s in steps if is_record(s.record)]
     assert [r["status"] for r in records][-1] == "SUCCEEDED"
     assert {"PENDING", "SUCCEEDED"} <= {r["status"] for r in records}
-    assert records[-1]["video"] == final.video and records[-1]["request"]["seed"] is not None
+    assert "video" not in records[-1] and records[-1]["request"]["seed"] is not None
+    assert services.store.video_for(records[-1]["task_id"]) == Path(final.video)
+    assert services.seal.open(records[-1]) == records[-1]  # sealed by this server
 
 
 def test_invalid_input_sends_nothing(services: Services, sim: Any, tmp_path: Path) -> None:
@@ -283,10 +292,13 @@ def test_invalid_input_sends_nothing(services: Services, sim: Any, tmp_path: Pat
     assert len(sim.requests) == before
 
 
-def test_personal_key_never_reaches_records_logs_or_text(services: Services, tmp_path: Path,
+def test_personal_key_never_reaches_records_logs_or_text(sim: Any, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     key = "sk-personal-9f8e7d6c5b4a"
     caplog.set_level(logging.DEBUG)
+    # Personal keys exist only off the demo (a typed key on the demo is not used at all).
+    services = Services.create(Settings(base_url=sim.base_url, cache_dir=tmp_path / "cache",
+                                        task_seconds_hint=0.3))
     steps = collect(handlers.generate(services, image_form(tmp_path), key, "en", "v1"))
     assert steps[-1].status.startswith("✓")
     dumped = json.dumps([s.record for s in steps if is_record(s.record)])
@@ -327,16 +339,17 @@ def test_jobs_beyond_the_concurrent_limit_wait_in_the_local_queue(start_sim: Any
     form = image_form(tmp_path)
 
     async def run_all() -> list[list[Any]]:
-        async def one() -> list[Any]:
-            return [s async for s in handlers.generate(services, form, None, "en", "v")]
-        return await asyncio.gather(*(one() for _ in range(limit + 1)))
+        async def one(visitor: str) -> list[Any]:
+            return [s async for s in handlers.generate(services, form, None, "en", visitor)]
+        # Visitors of their own: one visitor's third job would wait in that visitor's line.
+        return await asyncio.gather(*(one(f"v{i}") for i in range(limit + 1)))
 
     runs = asyncio.run(run_all())
     assert all(r[-1].status.startswith("✓") for r in runs)
     # Every run's last record says SUCCEEDED: a record is never lost while the job moves on.
     assert all([s.record for s in r if is_record(s.record)][-1]["status"] == "SUCCEEDED"
                for r in runs)
-    waited = [r for r in runs if any("position 1" in s.status for s in r)]
+    waited = [r for r in runs if any("position 1 in this studio" in s.status for s in r)]
     assert len(waited) == 1
     assert not any(x.status == 429 for x in slow.requests)
 
@@ -382,15 +395,20 @@ def test_restore_follows_unfinished_tasks_after_a_restart(services: Services, si
     # A new process: no jobs in memory, the video not yet in its cache.
     fresh = Services.create(replace(services.settings, cache_dir=tmp_path / "other-cache"))
     restored = collect(handlers.restore(fresh, [pending], None, "en"))
+    tampered = {**pending, "task_id": "someone-else"}
+    assert collect(handlers.restore(fresh, [tampered], None, "en"))[-1].status == \
+        t("st_nothing")  # not sealed as it is: ignored
     final = restored[-1]
     assert final.record["status"] == "SUCCEEDED" and Path(final.video).is_file()
     assert final.record["token"] == pending["token"]
     assert final.record["task_id"] == pending["task_id"]
 
 
-def test_restore_asks_for_the_personal_key_it_may_not_keep(services: Services) -> None:
-    record = {"token": "t1", "task_id": "abc", "region": "beijing", "key_kind": "personal",
-              "status": "RUNNING", "request": None, "created": __import__("time").time()}
+def test_restore_asks_for_the_personal_key_it_may_not_keep(sim: Any, tmp_path: Path) -> None:
+    services = Services.create(Settings(base_url=sim.base_url, cache_dir=tmp_path / "cache"))
+    record = services.seal.seal({"token": "t1", "task_id": "abc", "region": "beijing",
+                                 "key_kind": "personal", "status": "RUNNING", "request": None,
+                                 "created": __import__("time").time()})
     steps = collect(handlers.restore(services, [record], "", "en"))
     assert steps[-1].status == t("st_need_key", "en", count=1)
 
@@ -401,6 +419,12 @@ def test_resume_by_task_id(services: Services, sim: Any, tmp_path: Path) -> None
     other = Services.create(replace(services.settings, cache_dir=tmp_path / "c2"))
     steps = collect(handlers.resume_by_id(other, task_id, "beijing", None, "en"))
     assert steps[-1].record["status"] == "SUCCEEDED" and Path(steps[-1].video).is_file()
+    # The owner's settings and token stay the owner's.
+    assert steps[-1].record["request"] is None and steps[-1].record["view"] is True
+    assert steps[-1].record["token"] != done[-1].record["token"]
+    mine = collect(handlers.resume_by_id(services, task_id, "beijing", None, "en"))
+    assert mine[-1].record["request"] is None and mine[-1].record["token"] != \
+        done[-1].record["token"]
     unknown = collect(handlers.resume_by_id(other, "no-such-task", "beijing", None, "en"))
     assert unknown[-1].error and t("err_task_expired") in unknown[-1].error
     bad = collect(handlers.resume_by_id(other, "../../etc/passwd", "beijing", None, "en"))
@@ -410,32 +434,43 @@ def test_resume_by_task_id(services: Services, sim: Any, tmp_path: Path) -> None
 # --- history -------------------------------------------------------------------------------------
 
 def test_history_records_and_reuse(tmp_path: Path) -> None:
-    video = tmp_path / "t1.mp4"
+    services = Services.create(Settings(simulator_url="http://127.0.0.1:9/api/v1",
+                                        cache_dir=tmp_path / "cache", state_secret="s"))
+    store, seal = services.store, services.seal
+    video = store.video_path("t1")
     video.write_bytes(b"\0\0\0\x18ftypmp42")
-    image = str(write_image(tmp_path / "in.jpg", 750, 1000))
+    upload = write_image(tmp_path / "in.jpg", 750, 1000)
+    image = str(store.keep_upload(upload))
     req = handlers.build_request(Form(image=image, prompt="p", model="wan2.6-i2v-flash",
                                       duration=9, audio=False, seed=3, shot_type="multi"))
     job = Job(token="tok", region="beijing", request=req, key_kind="personal", task_id="t1",
-              phase="SUCCEEDED", video=video)
-    record = record_of(job)
-    assert set(record) == {"token", "task_id", "region", "key_kind", "status", "request",
-                           "video", "error", "code", "created", "updated"}
-    assert not needs_follow(record)
-    assert needs_follow({**record, "status": "RUNNING"})
-    assert needs_follow({**record, "video": str(tmp_path / "gone.mp4")})  # fetch it again
-    assert not needs_follow({**record, "status": "RUNNING", "created": 0})  # older than 24 h
-    history = [record, {**record, "token": "x", "status": "FAILED", "video": None,
-                        "error": "err_task_failed", "code": "DataInspectionFailed"}]
-    gallery, table = handlers.history_view(history, "en")
+              phase=Phase.SUCCEEDED, video=video)
+    record = record_of(job, store, seal)
+    assert set(record) == {"v", "sig", "token", "task_id", "region", "key_kind", "status",
+                           "view", "request", "error", "code", "created", "updated"}
+    assert record["request"]["image"] == "upload:" + Path(image).name  # a name, not a path
+    assert seal.open(record) == record and seal.open({**record, "status": "RUNNING"}) is None
+    assert not needs_follow(record, store)
+    assert needs_follow({**record, "status": "RUNNING"}, store)
+    assert needs_follow({**record, "task_id": "gone"}, store)  # fetch it again
+    assert not needs_follow({**record, "status": "RUNNING", "created": 0}, store)  # > 24 h
+    failed = seal.seal({**record, "token": "x", "status": "FAILED", "error": "err_task_failed",
+                        "code": "DataInspectionFailed"})
+    history = [record, failed]
+    gallery, table = handlers.history_view(services, history, "en")
     assert gallery["value"] == [(str(video), "wan2.6-i2v-flash · p")] and gallery["visible"]
     assert "FAILED `DataInspectionFailed`" in table and t("err_task_failed") in table
-    assert handlers.selected_record(history, 0) == record
-    values = dict(zip(handlers.REUSE_FIELDS, handlers.reuse_settings(record, "en")))
+    assert handlers.selected_record(services, history, 0) == (record, video)
+    values = dict(zip(handlers.REUSE_FIELDS, handlers.reuse_settings(services, record, "en")))
     assert values["model"] == "wan2.6-i2v-flash" and values["duration"] == 9
     assert values["audio"] is False and values["seed"] == 3 and values["image"] == image
     assert values["shot_type"] == "multi"
-    assert handlers.last_seed(record) == 3
-    assert handlers.history_view([], "zh")[1] == t("history_empty", "zh")
+    assert handlers.last_seed(services, record) == 3
+    assert handlers.history_view(services, [], "zh")[1] == t("history_empty", "zh")
+    # A page's edited record is nobody's: no settings, no seed, no gallery entry.
+    edited = {**record, "request": {**record["request"], "image": str(upload)}}
+    assert handlers.reuse_settings(services, edited, "en")[0] == gr.skip()
+    assert handlers.history_view(services, [edited], "en")[0]["visible"] is False
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -474,9 +509,10 @@ def test_every_example_makes_a_video(services: Services) -> None:
                           resolution=smallest))  # the smallest size: quick to render
 
     async def run_all() -> list[list[Any]]:
-        async def one(form: Form) -> list[Any]:
-            return [s async for s in handlers.generate(services, form, None, "en", "examples")]
-        return await asyncio.gather(*(one(f) for f in forms))
+        async def one(form: Form, visitor: str) -> list[Any]:
+            return [s async for s in handlers.generate(services, form, None, "en", visitor)]
+        # A visitor of its own each: one visitor's line holds fewer than all the examples.
+        return await asyncio.gather(*(one(f, f"v{i}") for i, f in enumerate(forms)))
 
     for key, steps in zip(keys, asyncio.run(run_all())):
         assert steps[-1].status.startswith("✓"), (key, steps[-1].status)
@@ -493,7 +529,7 @@ def test_unknown_model_or_region_names_what_is_offered() -> None:
 
 def test_waiting_clocks_tick_in_the_page_not_on_the_server() -> None:
     job = Job(token="t", region="beijing", request=None, key_kind="simulator", task_id="abc",
-              phase="RUNNING", submitted=1000.0, expected_end=1060.0)
+              phase=Phase.RUNNING, submitted=1000.0, expected_end=1060.0)
     live = handlers.status_text(job, "en")
     assert 'class="wan-clock wan-up wan-en wan-s-' in live  # elapsed counts up in the browser
     assert "wan-down" in live  # the ETA counts down
@@ -504,8 +540,8 @@ def test_waiting_clocks_tick_in_the_page_not_on_the_server() -> None:
 
 
 def test_a_waiting_job_wakes_its_page_only_when_it_changes(tmp_path: Path) -> None:
-    runner = Runner(tmp_path)
-    job = Job(token="t", region="beijing", request=None, key_kind="simulator", phase="RUNNING")
+    runner = Runner(VideoStore(tmp_path, 10**9))
+    job = Job(token="t", region="beijing", request=None, key_kind="simulator", phase=Phase.RUNNING)
 
     async def scenario() -> list[str]:
         seen: list[str] = []
@@ -517,9 +553,9 @@ def test_a_waiting_job_wakes_its_page_only_when_it_changes(tmp_path: Path) -> No
         following = asyncio.create_task(page())
         await asyncio.sleep(2.5)  # no change: the page is not woken (clocks tick in the browser)
         quiet = list(seen)
-        job.update(phase="DOWNLOADING")
+        job.update(phase=Phase.DOWNLOADING)
         await asyncio.sleep(0)
-        job.update(phase="SUCCEEDED", finished=1.0)
+        job.update(phase=Phase.SUCCEEDED, finished=1.0)
         await asyncio.wait_for(following, 1)
         return quiet + ["|"] + seen[len(quiet):]
 

@@ -6,10 +6,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from ui.cache import prune_videos
-from ui.posters import poster_for
-from ui.queue import SlotQueue
-from ui.quota import WINDOW_SECONDS, HourlyCap
+from client.slots import SlotQueue
+from ui.store import VideoStore
+from ui.visitors import WINDOW_SECONDS, HourlyCap
 
 
 def test_queue_keeps_order_and_positions_per_key_and_model() -> None:
@@ -46,24 +45,27 @@ def test_hourly_cap_counts_a_rolling_hour_per_visitor() -> None:
 
 
 def test_cache_drops_the_oldest_videos_first(tmp_path: Path) -> None:
+    store = VideoStore(tmp_path, 2300)
     videos = []
     for i in range(4):
-        video = tmp_path / f"t{i}.mp4"
+        video = store.video_path(f"t{i}")
         video.write_bytes(b"x" * 1000)
-        (tmp_path / f"t{i}.jpg").write_bytes(b"y" * 100)
+        video.with_suffix(".jpg").write_bytes(b"y" * 100)
         os.utime(video, (1000 + i, 1000 + i))
         videos.append(video)
     os.utime(videos[0], (5000, 5000))  # t0 is the newest now
-    removed = prune_videos(tmp_path, 2300, keep=videos[1])
+    removed = store.prune(keep=videos[1])
     assert removed == [videos[2], videos[3]]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t0.jpg", "t0.mp4", "t1.jpg", "t1.mp4"]
+    assert sorted(p.name for p in store.videos.iterdir()) == \
+        ["t0.jpg", "t0.mp4", "t1.jpg", "t1.mp4"]
 
 
 def test_poster_is_the_first_frame(tmp_path: Path) -> None:
     import av
     import numpy as np
 
-    video = tmp_path / "v.mp4"
+    store = VideoStore(tmp_path, 10**9)
+    video = store.video_path("v")
     with av.open(str(video), "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
@@ -73,8 +75,8 @@ def test_poster_is_the_first_frame(tmp_path: Path) -> None:
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
-    poster = poster_for(video)
+    poster = store.poster_for("v")
     assert poster is not None and poster.suffix == ".jpg" and poster.stat().st_size > 0
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"not a video")
-    assert poster_for(broken) is None
+    store.video_path("broken").write_bytes(b"not a video")
+    assert store.poster_for("broken") is None
+    assert store.poster_for("missing") is None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from client import catalog, tasks
+from client import catalog, recovery, tasks
 from client.__main__ import main
 
 KEY = "sk-cli-test"
@@ -31,6 +31,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     monkeypatch.setattr(tasks, "_now", lambda: now[0])
     monkeypatch.setattr(tasks, "_sleep", sleep)
+    monkeypatch.setattr(recovery, "_sleep", sleep)
 
 
 class Service:
@@ -41,6 +42,7 @@ class Service:
         self.create = create
         self.requests: list[httpx.Request] = []
         self.polls = 0
+        self.listed = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -56,12 +58,18 @@ class Service:
         if path.endswith("/video-synthesis"):
             return self.create or httpx.Response(
                 200, json={"output": {"task_id": "cli-1", "task_status": "PENDING"}})
+        if path.endswith("/tasks"):
+            self.listed += 1
+            return httpx.Response(200, json={"total": 0, "total_page": 0, "data": []})
         self.polls += 1
         output = {"task_status": "RUNNING"} if self.polls == 1 else self.final
         return httpx.Response(200, json={"output": {"task_id": "cli-1", **output}})
 
+    def of_create(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path.endswith("/video-synthesis")]
+
     def body(self) -> dict:
-        (create,) = [r for r in self.requests if r.url.path.endswith("/video-synthesis")]
+        (create,) = self.of_create()
         return json.loads(create.content)
 
     def hosts(self) -> set[str]:
@@ -147,14 +155,32 @@ def test_missing_key_exits_2_and_sends_nothing(monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("status,code", [(400, "InvalidParameter"), (401, "InvalidApiKey"),
-                                         (403, "AccessDenied.Unpurchased"),
-                                         (500, "InternalError")])
+                                         (403, "AccessDenied.Unpurchased")])
 def test_api_refusal_exits_1_with_the_code(capsys: pytest.CaptureFixture, status, code) -> None:
     service = Service(create=httpx.Response(status, json={"code": code, "message": "no",
                                                           "request_id": "r"}))
     assert run_cli(["generate", "--model", "wan2.6-i2v", "--image", URL], service) == 1
     err = capsys.readouterr().err
     assert f"[{code}]" in err and KEY not in err
+    assert service.listed == 0  # a refusal made no task: nothing to look for
+
+
+def test_a_5xx_on_create_is_checked_in_the_task_list_before_saying_not_sent(
+        capsys: pytest.CaptureFixture) -> None:
+    service = Service(create=httpx.Response(500, json={"code": "InternalError", "message": "no",
+                                                       "request_id": "r"}))
+    assert run_cli(["generate", "--model", "wan2.6-i2v", "--image", URL], service) == 1
+    err = capsys.readouterr().err
+    assert "error: NotSent:" in err and "HTTP 500" in err and "safe to send it again" in err
+    assert service.listed >= 1 and len(service.of_create()) == 1
+
+
+def test_resume_saves_the_video_of_a_task_id(capsys: pytest.CaptureFixture,
+                                             tmp_path: Path) -> None:
+    service = Service()
+    assert run_cli(["resume", "cli-1", "--out", str(tmp_path / "again.mp4")], service) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "again.mp4")
+    assert (tmp_path / "again.mp4").read_bytes() == MP4 and service.of_create() == []
 
 
 def test_failed_task_exits_1_with_the_code(capsys: pytest.CaptureFixture) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import httpx
@@ -11,8 +12,12 @@ from client import catalog
 from client.errors import (
     ERROR_CODES,
     AccessDenied,
+    AccountError,
     AuthError,
     CancelNotAllowed,
+    NoAnswer,
+    NotSent,
+    QuotaExhausted,
     RateLimited,
     ServiceError,
     WanError,
@@ -74,11 +79,11 @@ RETRY_TABLE = [
     ("POST", "/api/v1/tasks/t1/cancel", resp(429), True),
     ("POST", "/api/v1/tasks/t1/cancel", resp(400), False),
     ("POST", "/api/v1/tasks/t1/cancel", httpx.ReadTimeout("slow", request=REQ), True),
-    # create: only when it surely started no task
-    ("POST", CREATE, httpx.ConnectError("refused", request=REQ), True),
-    ("POST", CREATE, httpx.ConnectTimeout("no route", request=REQ), True),
-    ("POST", CREATE, httpx.PoolTimeout("pool", request=REQ), True),
-    ("POST", CREATE, resp(429), True),
+    # create: never here; client.pipeline is the one layer that repeats a create
+    ("POST", CREATE, httpx.ConnectError("refused", request=REQ), False),
+    ("POST", CREATE, httpx.ConnectTimeout("no route", request=REQ), False),
+    ("POST", CREATE, httpx.PoolTimeout("pool", request=REQ), False),
+    ("POST", CREATE, resp(429), False),
     ("POST", CREATE, resp(500), False),
     ("POST", CREATE, resp(502), False),
     ("POST", CREATE, resp(503), False),
@@ -190,34 +195,22 @@ async def test_connection_errors_on_get_are_retried_then_raised() -> None:
     assert len(script.requests) == 3
 
 
-async def test_create_is_not_retried_after_a_server_error() -> None:
-    script = Script(resp(500, json={"code": "InternalError"}), resp(200))
+@pytest.mark.parametrize("outcome", [
+    resp(500, json={"code": "InternalError"}),
+    resp(429, headers={"Retry-After": "1"}),
+    httpx.ReadTimeout("slow"),
+    httpx.ConnectError("refused"),
+])
+async def test_the_transport_never_repeats_a_create(outcome) -> None:
+    script = Script(outcome, resp(200))
     transport, slept = retrying(script)
-    assert (await send(transport, "POST", BASE + CREATE_PATH)).status_code == 500
+    try:
+        answer = await send(transport, "POST", BASE + CREATE_PATH)
+    except httpx.TransportError as exc:
+        assert exc is outcome
+    else:
+        assert answer.status_code == outcome.status_code
     assert len(script.requests) == 1 and slept == []
-
-
-async def test_create_is_not_retried_after_a_read_timeout() -> None:
-    script = Script(httpx.ReadTimeout("slow"), resp(200))
-    transport, _ = retrying(script)
-    with pytest.raises(httpx.ReadTimeout):
-        await send(transport, "POST", BASE + CREATE_PATH)
-    assert len(script.requests) == 1
-
-
-async def test_create_is_retried_when_the_connection_never_opened() -> None:
-    script = Script(httpx.ConnectError("refused"), resp(200, json={"output": {}}))
-    transport, _ = retrying(script)
-    assert (await send(transport, "POST", BASE + CREATE_PATH)).status_code == 200
-    assert len(script.requests) == 2
-    assert script.requests[1].content == b'{"a":1}'  # the same body went again
-
-
-async def test_create_is_retried_after_throttling() -> None:
-    script = Script(resp(429, headers={"Retry-After": "1"}), resp(200))
-    transport, slept = retrying(script)
-    assert (await send(transport, "POST", BASE + CREATE_PATH)).status_code == 200
-    assert slept == [1.0]
 
 
 # --- client set-up -------------------------------------------------------------------------------
@@ -368,6 +361,43 @@ async def test_connection_failure_becomes_service_error_without_the_key() -> Non
         with pytest.raises(ServiceError) as info:
             await c.api("GET", "/tasks/t1")
     assert "could not reach" in str(info.value) and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("x"),
+                                     httpx.PoolTimeout("pool")])
+async def test_a_create_that_never_connected_is_not_sent(failure) -> None:
+    async with client_with(Script(failure)) as client:
+        with pytest.raises(NotSent) as info:
+            await client.api("POST", CREATE_PATH, json_body={"model": "m"})
+    assert "not sent" in str(info.value) and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout("slow"), httpx.WriteTimeout("slow"),
+                                     httpx.ReadError("reset"),
+                                     httpx.RemoteProtocolError("Server disconnected")])
+async def test_a_create_sent_without_an_answer_is_no_answer(failure) -> None:
+    before = time.time()
+    async with client_with(Script(failure)) as client:
+        with pytest.raises(NoAnswer) as info:
+            await client.api("POST", CREATE_PATH, json_body={"model": "m"})
+    err = info.value
+    assert not isinstance(err, ServiceError) and type(failure).__name__ in str(err)
+    assert before <= err.sent_at <= err.failed_at <= time.time()
+
+
+@pytest.mark.parametrize("message,cls", [
+    ("Free allocated quota exceeded.", QuotaExhausted),
+    ("Allocated quota exceeded, please increase your quota limit.", RateLimited),
+])
+async def test_allocation_quota_is_a_used_up_free_quota_only_when_it_says_so(message, cls):
+    body = {"code": "Throttling.AllocationQuota", "message": message, "request_id": "r"}
+    async with client_with(Script(resp(429, json=body))) as client:
+        with pytest.raises(WanError) as info:
+            await client.api("POST", CREATE_PATH, json_body={"model": "m"})
+    assert type(info.value) is cls and info.value.code == "Throttling.AllocationQuota"
+    if cls is QuotaExhausted:
+        assert isinstance(info.value, AccountError) and not isinstance(info.value, RateLimited)
+        assert "paid use" in str(info.value) and "Model Studio console" in str(info.value)
 
 
 async def test_client_retries_through_its_transport() -> None:

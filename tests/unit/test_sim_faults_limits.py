@@ -44,6 +44,8 @@ def test_parse_fault_header_refusals(header, words):
 def test_fault_routes():
     assert Fault("fail").applies_to("create") and not Fault("fail").applies_to("status")
     assert Fault("truncated").applies_to("result") and not Fault("truncated").applies_to("list")
+    assert Fault("lost-answer", route="create").applies_to("create")
+    assert Fault("lost-answer").applies_to("cancel")  # any route can lose its answer
     assert Fault("503", route="status").applies_to("status")
     assert not Fault("503", route="status").applies_to("create")
     with pytest.raises(ValueError, match="route"):

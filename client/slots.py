@@ -1,5 +1,6 @@
 """A local queue per key and model: jobs beyond the account's concurrent-task limit wait here,
-visibly and in order, instead of being refused by the service with 429."""
+visibly and in order, instead of being refused by the service with 429. In-process; one class
+to swap for a shared semaphore when several processes use one key."""
 
 from __future__ import annotations
 
