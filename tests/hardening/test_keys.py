@@ -165,7 +165,10 @@ def test_host_key_is_private(sim: Any, tmp_path: Path) -> None:
     log = tmp_path / "studio.log"
     process = spawn_studio({"DASHSCOPE_API_KEY": host_key, "DASHSCOPE_HTTP_BASE_URL": sim.base_url,
                             "WAN_STUDIO_CACHE_DIR": str(tmp_path / "cache"),
-                            "WAN_STUDIO_HOST_KEY_LIMIT": "1"}, port, log)
+                            "WAN_STUDIO_HOST_KEY_LIMIT": "1",
+                            # As on a Space: its proxy appends the caller's address to
+                            # X-Forwarded-For, and SPACE_ID makes the studio trust that entry.
+                            "SPACE_ID": "wan-studio/test"}, port, log)
     try:
         wait_until_up(url, process, log)
         assert "DASHSCOPE_API_KEY" not in os.environ or os.environ["DASHSCOPE_API_KEY"] != host_key
