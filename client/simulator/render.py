@@ -1,4 +1,5 @@
-"""Renders the simulator's result videos: an H.264/AAC MP4 that moves the input picture.
+"""Renders the simulator's result videos: an H.264/AAC MP4 that moves the input picture, travels
+to a last picture, or continues a given clip.
 
 Each frame is a Pose (what part of the picture is seen, where it lands); frames are composed in
 YUV 4:2:0 with libswscale doing the scaling, so a 5 s 720P clip renders well under real time.
@@ -13,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from client import catalog
+from client import catalog, media
 from client.errors import InvalidInput
 
 SAMPLE_RATE = 48_000
@@ -40,17 +41,19 @@ WATERMARK_FONT = Path(__file__).with_name("fonts") / "NotoSansSC-watermark.otf"
 
 @dataclass
 class RenderJob:
-    image: bytes
+    image: bytes  # the first frame; empty for a continuation of `first_clip`
     width: int
     height: int
-    duration: int
+    duration: int  # the whole video's seconds, a continued clip included
     fps: int = catalog.FPS
     shot_type: str = "single"
-    template: str | None = None
-    audio_track: bytes | None = None  # a WAV or MP3 file's bytes
+    template: str | None = None  # a first-frame (legacy) or a kf2v template id
+    audio_track: bytes | None = None  # a WAV or MP3 file's bytes (audio_url, driving_audio)
     auto_sound: bool = False  # generate a sound bed when there is no track
     watermark: bool = False
     seed: int = 0
+    last_frame: bytes | None = None  # the picture the video ends on, cover-fitted
+    first_clip: bytes | Path | None = None  # an MP4/MOV the video begins with, then continues
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Pose:
     mirror: bool = False  # the card's back side, half-way through a spin
     shadow: float = 0.0  # strength of a floor shadow under the card
     dissolve: float = 0.0  # share of the card scattered into the background
+    toward: float = 0.0  # share of the last picture cross-dissolved over the frame; 1: it alone
 
     @property
     def fills_frame(self) -> bool:
@@ -84,9 +88,13 @@ def _ease(p: float) -> float:
 
 # --- camera moves ---------------------------------------------------------------------------------
 
-def single_shot(rng: random.Random, seconds: float) -> Motion:
+CAMERA_MOVES = ("push", "pull", "pan", "tilt")
+
+
+def single_shot(rng: random.Random, seconds: float,
+                kinds: tuple[str, ...] = CAMERA_MOVES) -> Motion:
     """A slow push-in, pull-out, pan or tilt; the seed picks which, and towards where."""
-    kind = rng.choice(("push", "pull", "pan", "tilt"))
+    kind = rng.choice(kinds)
     target = (0.5 + rng.uniform(-0.12, 0.12), 0.45 + rng.uniform(-0.1, 0.1))
     zoom = rng.uniform(1.15, 1.25)
     forward = rng.random() < 0.5
@@ -104,6 +112,11 @@ def single_shot(rng: random.Random, seconds: float) -> Motion:
             Pose(zoom=zoom, cx=target[0], cy=along)
 
     return motion
+
+
+def push_in(rng: random.Random, seconds: float) -> Motion:
+    """A slow push-in from the whole frame, so a continuation starts where its clip ends."""
+    return single_shot(rng, seconds, ("push",))
 
 
 def multi_shot(rng: random.Random, seconds: float) -> Motion:
@@ -218,11 +231,110 @@ TEMPLATE_MOTIONS: dict[str, MotionFactory] = {
 }
 
 
-def motion_for(job: RenderJob) -> Motion:
+# --- kf2v templates (wanx2.1-kf2v-plus): each its own motion ---------------------------------------
+
+def sway(rng: random.Random, seconds: float) -> Motion:
+    """Tang-style grace: the card sways in a slow figure-eight, like a dancer, as the view nears."""
+    period = rng.uniform(2.4, 3.2)
+    size = 0.84
+
+    def motion(t: float) -> Pose:
+        phase = 2 * math.pi * t / period
+        return Pose(zoom=1 + 0.1 * _ease(t / seconds), sx=size, sy=size,
+                    x=0.5 + 0.07 * math.sin(phase), y=0.5 + 0.025 * math.sin(2 * phase))
+
+    return motion
+
+
+def transform(rng: random.Random, seconds: float) -> Motion:
+    """Mecha transformation: the picture holds, spins twice while shrinking and growing back to
+    the whole frame, then the view pushes in."""
+    start = rng.uniform(0.25, 0.35) * seconds
+    length = min(1.5, 0.4 * seconds)
+
+    def motion(t: float) -> Pose:
+        p = (t - start) / length
+        if p >= 1:
+            return Pose(zoom=1 + 0.12 * _ease((t - start - length) / (seconds - start - length)))
+        if p <= 0:
+            return Pose()
+        angle = 4 * math.pi * _ease(p)
+        shrink = 1 - 0.25 * math.sin(math.pi * p)
+        return Pose(sx=shrink * abs(math.cos(angle)), sy=shrink, mirror=math.cos(angle) < 0)
+
+    return motion
+
+
+def cover(rng: random.Random, seconds: float) -> Motion:
+    """Shining magazine cover: the whole frame pulls back into a cover lying on the backdrop,
+    with a shadow under it."""
+    lift = rng.uniform(0.02, 0.04)
+
+    def motion(t: float) -> Pose:
+        p = _ease(t / (0.5 * seconds))
+        size = 1 - 0.24 * p
+        return Pose(zoom=1 + 0.06 * _ease(t / seconds), sx=size, sy=size, y=0.5 - lift * p,
+                    shadow=0.5 * p)
+
+    return motion
+
+
+def judder(rng: random.Random, seconds: float) -> Motion:
+    """Mechanical awakening: seeded jolts of the view, 15 a second, growing as it pushes in."""
+    jolts = [(rng.uniform(-1, 1), rng.uniform(-1, 1)) for _ in range(int(seconds * 15) + 2)]
+
+    def motion(t: float) -> Pose:
+        grow = _ease(t / seconds)
+        dx, dy = jolts[min(int(t * 15), len(jolts) - 1)]
+        reach = 0.01 + 0.03 * grow
+        return Pose(zoom=1.12 + 0.1 * grow, cx=0.5 + reach * dx, cy=0.5 + reach * dy)
+
+    return motion
+
+
+def slide_in(rng: random.Random, seconds: float) -> Motion:
+    """Cyber entrance: the card slides in from off one side, overshoots, settles, then the view
+    pushes in."""
+    side = rng.choice((-1, 1))
+    arrive = 0.35 * seconds
+    size = 0.86
+
+    def motion(t: float) -> Pose:
+        q = min(t / arrive, 1.0) - 1
+        travel = 1 + 2.7 * q ** 3 + 1.7 * q ** 2  # "back" easing: past the centre, then back
+        return Pose(zoom=1 + 0.1 * _ease((t - arrive) / (seconds - arrive)), sx=size, sy=size,
+                    x=0.5 + side * (1 - travel))
+
+    return motion
+
+
+KF2V_TEMPLATE_MOTIONS: dict[str, MotionFactory] = {
+    "hanfu-1": sway,
+    "solaron": transform,
+    "magazine": cover,
+    "mech1": judder,
+    "mech2": slide_in,
+}
+_MOTIONS: dict[str, MotionFactory] = {**TEMPLATE_MOTIONS, **KF2V_TEMPLATE_MOTIONS}
+
+
+def motion_for(job: RenderJob, seconds: float | None = None) -> Motion:
+    """The motion of the job's new frames, which last `seconds` (the whole duration by default)."""
+    seconds = job.duration if seconds is None else seconds
     rng = random.Random(job.seed)
     if job.template is not None:
-        return TEMPLATE_MOTIONS[job.template](rng, job.duration)
-    return (multi_shot if job.shot_type == "multi" else single_shot)(rng, job.duration)
+        return _MOTIONS[job.template](rng, seconds)
+    if job.shot_type == "multi":  # its wide first shot also starts where a clip ends
+        return multi_shot(rng, seconds)
+    return (push_in if job.first_clip is not None else single_shot)(rng, seconds)
+
+
+def toward_last(poses: list[Pose]) -> list[Pose]:
+    """Cross-dissolve into the last picture over the second half; the final frame is it alone."""
+    final = len(poses) - 1
+    start = final / 2
+    return [replace(pose, toward=1.0 if index == final else _ease((index - start) / (final - start)))
+            for index, pose in enumerate(poses)]
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -239,10 +351,20 @@ def _check(job: RenderJob) -> None:
         raise InvalidInput("fps", f"must be a whole number ≥ 1, got {job.fps!r}")
     if job.shot_type not in SHOT_TYPES:
         raise InvalidInput("shot_type", f"unknown shot type {job.shot_type!r}", SHOT_TYPES)
-    if job.template is not None and job.template not in TEMPLATE_MOTIONS:
-        raise InvalidInput("template", f"unknown template {job.template!r}", catalog.ALL_TEMPLATES)
-    if not job.image:
-        raise InvalidInput("image", "is empty; pass the bytes of a JPEG, PNG, BMP or WEBP file")
+    if job.template is not None and job.template not in _MOTIONS:
+        raise InvalidInput("template", f"unknown template {job.template!r}", tuple(_MOTIONS))
+    if job.first_clip is None:
+        if not job.image:
+            raise InvalidInput("image", "is empty; pass the bytes of a JPEG, PNG, BMP or WEBP file")
+    elif job.image:
+        raise InvalidInput("first_clip", "cannot be combined with a first-frame image; a "
+                                         "continuation starts from the clip, so pass one of them")
+    elif job.template is not None:
+        raise InvalidInput("template", "a continuation (first_clip) has no template effect; "
+                                       "leave the template out")
+    if job.last_frame is not None and not job.last_frame:
+        raise InvalidInput("last_frame", "is empty; pass the bytes of a JPEG, PNG, BMP or WEBP "
+                                         "file, or leave it out")
 
 
 # --- pictures in YUV 4:2:0 ------------------------------------------------------------------------
@@ -278,7 +400,8 @@ def _rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
     return frame.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709).to_ndarray()
 
 
-def _open_picture(data: bytes, size: tuple[int, int], scale: float) -> Image.Image:
+def _open_picture(data: bytes, size: tuple[int, int], scale: float,
+                  field: str = "image") -> Image.Image:
     """The picture cover-cropped to the output aspect, at up to `scale` × the output size."""
     try:
         picture = Image.open(io.BytesIO(data))
@@ -286,13 +409,17 @@ def _open_picture(data: bytes, size: tuple[int, int], scale: float) -> Image.Ima
         picture = ImageOps.exif_transpose(picture)
         picture.load()
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidInput("image", f"cannot be decoded ({exc}); pass a JPEG, PNG, BMP or WEBP "
-                                    "file") from None
+        raise InvalidInput(field, f"cannot be decoded ({exc}); pass a JPEG, PNG, BMP or WEBP "
+                                  "file") from None
     if "A" in picture.getbands() or picture.mode == "P":
         flat = Image.new("RGB", picture.size, "white")
         flat.paste(picture.convert("RGBA"), mask=picture.convert("RGBA").getchannel("A"))
         picture = flat
-    picture = picture.convert("RGB")
+    return _cover(picture.convert("RGB"), size, scale)
+
+
+def _cover(picture: Image.Image, size: tuple[int, int], scale: float) -> Image.Image:
+    """An RGB picture cover-cropped to the output aspect, at up to `scale` × the output size."""
     width, height = size
     native = min(picture.width / width, picture.height / height)  # cover scale at full detail
     scale = min(max(native, 1.0), scale)
@@ -358,10 +485,15 @@ def _watermark(width: int, height: int) -> _Overlay:
 class _Compositor:
     """Draws a Pose as one yuv420p frame of the output size."""
 
-    def __init__(self, job: RenderJob, poses: list[Pose]) -> None:
+    def __init__(self, job: RenderJob, poses: list[Pose], picture: bytes | Image.Image,
+                 last: Planes | None = None) -> None:
+        """`picture`: the file's bytes or a decoded picture; `last`: the last picture at the
+        output size, for poses moving toward it."""
         self.width, self.height = job.width, job.height
-        needed = max(p.zoom * max(p.sx, p.sy, 1.0) for p in poses)
-        picture = _open_picture(job.image, (job.width, job.height), min(needed, MAX_SOURCE_SCALE))
+        size = (job.width, job.height)
+        needed = min(max(p.zoom * max(p.sx, p.sy, 1.0) for p in poses), MAX_SOURCE_SCALE)
+        picture = (_open_picture(picture, size, needed) if isinstance(picture, bytes)
+                   else _cover(picture, size, needed))
         self.src_w, self.src_h = picture.size
         self.source = _rgb_to_yuv(np.asarray(picture))
         self.source_planes = _planes(self.source, self.src_w, self.src_h)
@@ -371,6 +503,8 @@ class _Compositor:
             self.backdrop = _planes(backdrop, job.width, job.height)
         self.particles = self._particles(job.seed) if any(p.dissolve for p in poses) else None
         self.watermark = _watermark(job.width, job.height) if job.watermark else None
+        # int16 copies: the cross-dissolve's arithmetic, converted once, not per frame.
+        self.last = None if last is None else tuple(plane.astype(np.int16) for plane in last)
 
     def _particles(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel dissolve thresholds 0–255: 4-pixel grains, sweeping from the right edge."""
@@ -406,6 +540,14 @@ class _Compositor:
 
     def frame(self, pose: Pose) -> av.VideoFrame:
         """Drawn straight into the planes of the frame handed to the encoder: no extra copies."""
+        if pose.toward >= 1.0 and self.last is not None:  # the final frame: the last picture
+            frame = av.VideoFrame(self.width, self.height, "yuv420p")
+            planes = _frame_planes(frame)
+            for dst, src in zip(planes, self.last):
+                dst[:] = src
+            if self.watermark is not None:
+                self.watermark.blend(planes)
+            return frame
         view = self._view(pose)
         if pose.fills_frame:
             frame = self._scaled(view, self.width, self.height)
@@ -423,22 +565,25 @@ class _Compositor:
                 card = _frame_planes(self._scaled(view, card_w, card_h))
                 left = (round(self.width * pose.x) - card_w // 2) // 2 * 2
                 top = (round(self.height * pose.y) - card_h // 2) // 2 * 2
-                self._paste(planes, card, left, top)
+                _paste(planes, card, left, top)
         if pose.dissolve:
             self._scatter(planes, pose.dissolve)
+        if pose.toward and self.last is not None:
+            self._toward(planes, pose.toward)
         if self.watermark is not None:
             self.watermark.blend(planes)
         return frame
 
-    @staticmethod
-    def _paste(planes: Planes, card: Planes, left: int, top: int) -> None:
-        for index, (dst, src) in enumerate(zip(planes, card)):
-            step = 1 if index == 0 else 2
-            x, y = left // step, top // step
-            x0, y0 = max(x, 0), max(y, 0)
-            x1, y1 = min(x + src.shape[1], dst.shape[1]), min(y + src.shape[0], dst.shape[0])
-            if x1 > x0 and y1 > y0:
-                dst[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
+    def _toward(self, planes: Planes, share: float) -> None:
+        """Cross-dissolve the frame toward the last picture (7-bit weights keep it in int16)."""
+        assert self.last is not None
+        weight = round(share * 128)
+        for dst, target in zip(planes, self.last):
+            mixed = target - dst  # int16, since target is
+            mixed *= weight
+            mixed >>= 7
+            mixed += dst
+            dst[:] = mixed
 
     def _shadow(self, luma: np.ndarray, pose: Pose) -> None:
         """A soft dark ellipse on the floor line under the card."""
@@ -458,6 +603,91 @@ class _Compositor:
         threshold = round(level * 255)
         for index, (dst, bg) in enumerate(zip(planes, self.backdrop)):
             np.copyto(dst, bg, where=self.particles[0 if index == 0 else 1] < threshold)
+
+
+def _paste(planes: Planes, card: Planes, left: int, top: int) -> None:
+    """Copy `card` into `planes` with its top-left corner at (left, top), clipped to the frame."""
+    for index, (dst, src) in enumerate(zip(planes, card)):
+        step = 1 if index == 0 else 2
+        x, y = left // step, top // step
+        x0, y0 = max(x, 0), max(y, 0)
+        x1, y1 = min(x + src.shape[1], dst.shape[1]), min(y + src.shape[0], dst.shape[0])
+        if x1 > x0 and y1 > y0:
+            dst[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
+
+
+def _last_planes(job: RenderJob) -> Planes | None:
+    """The last picture cover-fitted to exactly the output size, in YUV."""
+    if job.last_frame is None:
+        return None
+    picture = _open_picture(job.last_frame, (job.width, job.height), 1.0, "last_frame")
+    return _planes(_rgb_to_yuv(np.asarray(picture)), job.width, job.height)
+
+
+# --- continuing a clip ----------------------------------------------------------------------------
+
+class _Clip:
+    """The clip a continuation begins with: its frames decoded on demand, cover-fitted to the
+    output size at the output's rate (a frame repeats or drops where the clip's rate differs)."""
+
+    def __init__(self, job: RenderJob) -> None:
+        assert job.first_clip is not None
+        self.data = job.first_clip
+        self.width, self.height, self.fps = job.width, job.height, job.fps
+        seconds = media.probe_video(self.data, "first_clip").seconds  # its header only
+        if seconds >= job.duration:
+            raise InvalidInput("duration", f"is {job.duration} s, but the first clip already "
+                                           f"lasts {seconds:.1f} s; the duration counts the clip "
+                                           "too, so make it longer than the clip")
+        self.count = min(round(seconds * job.fps), job.duration * job.fps - 1)
+        self.overlay = _watermark(job.width, job.height) if job.watermark else None
+        self.last: av.VideoFrame | None = None  # the clip's last frame shown, once decoded
+
+    def frames(self) -> Iterator[av.VideoFrame]:
+        source = str(self.data) if isinstance(self.data, Path) else io.BytesIO(self.data)
+        emitted, start, held, fitted = 0, None, None, None
+        with av.open(source) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = float(stream.average_rate or self.fps)
+            for index, frame in enumerate(container.decode(stream)):
+                at = frame.time if frame.time is not None else index / rate
+                start = at if start is None else start
+                # The output frames due before this frame shows belong to the one before it
+                # (fitted only when shown at all: a faster clip drops frames).
+                while held is not None and emitted < self.count and \
+                        (emitted + 0.5) / self.fps <= at - start:
+                    fitted = self._fit(held) if fitted is None else fitted
+                    yield fitted  # a repeat may be the same frame: the encoder copies its input
+                    emitted += 1
+                if emitted >= self.count:
+                    break
+                held, fitted = frame, None
+        if held is None:
+            raise InvalidInput("first_clip", "holds no picture that can be decoded; export it "
+                                             "again as MP4 (H.264)")
+        while emitted < self.count:  # its last frame holds to the clip's end
+            fitted = self._fit(held) if fitted is None else fitted
+            yield fitted
+            emitted += 1
+        self.last = held
+
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """A decoded frame scaled to cover the output and centre-cropped, as a new frame."""
+        scale = max(self.width / frame.width, self.height / frame.height)
+        width = max(self.width, _even(frame.width * scale))
+        height = max(self.height, _even(frame.height * scale))
+        # Into the colours the output is tagged with (BT.709), whatever the clip's.
+        scaled = frame.reformat(width=width, height=height, format="yuv420p",
+                                dst_colorspace=Colorspace.ITU709,
+                                interpolation=Interpolation.BILINEAR, threads=1)
+        out = av.VideoFrame(self.width, self.height, "yuv420p")
+        planes = _frame_planes(out)
+        _paste(planes, _frame_planes(scaled), -((width - self.width) // 4 * 2),
+               -((height - self.height) // 4 * 2))
+        if self.overlay is not None:
+            self.overlay.blend(planes)
+        return out
 
 
 # --- sound ----------------------------------------------------------------------------------------
@@ -542,14 +772,27 @@ def _frames(compositor: _Compositor, poses: list[Pose]) -> Iterator[av.VideoFram
             yield pending.popleft().result()
 
 
+def _continued(job: RenderJob, clip: _Clip, poses: list[Pose],
+               last: Planes | None) -> Iterator[av.VideoFrame]:
+    """The clip's frames, then new ones moving on from the clip's last frame."""
+    yield from clip.frames()
+    assert clip.last is not None
+    yield from _frames(_Compositor(job, poses, clip.last.to_image(), last), poses)
+
+
 def render(job: RenderJob, out: Path) -> Path:
     """Write the clip for `job` to `out` (an MP4 file) and return its path."""
     _check(job)
     rng = random.Random(job.seed)
-    motion = motion_for(job)
-    count = job.duration * job.fps
-    poses = [motion(index / job.fps) for index in range(count)]
-    compositor = _Compositor(job, poses)
+    last = _last_planes(job)  # opened first: a bad picture is refused before anything is written
+    clip = None if job.first_clip is None else _Clip(job)
+    fresh = job.duration * job.fps - (0 if clip is None else clip.count)  # frames made here
+    motion = motion_for(job, fresh / job.fps)
+    poses = [motion(index / job.fps) for index in range(fresh)]
+    if last is not None:
+        poses = toward_last(poses)
+    frames = (_frames(_Compositor(job, poses, job.image, last), poses) if clip is None
+              else _continued(job, clip, poses, last))
     sound = _soundtrack(job, rng)
     out = Path(out)
     try:
@@ -567,7 +810,7 @@ def render(job: RenderJob, out: Path) -> Path:
                 audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
                 audio.bit_rate = 128_000
             fed = 0
-            for index, frame in enumerate(_frames(compositor, poses)):
+            for index, frame in enumerate(frames):
                 frame.pts = index
                 container.mux(video.encode(frame))
                 if audio is not None:  # keep the sound interleaved with the picture

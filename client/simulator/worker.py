@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RenderInput:
-    image: bytes
+    image: bytes  # the first frame; b"" for a continuation
     width: int
     height: int
-    audio_track: bytes | None
+    audio_track: bytes | None  # audio_url or driving_audio, trimmed or padded to the duration
     auto_sound: bool
+    last_frame: bytes | None = None  # wan2.7 last_frame, kf2v last_frame_url
+    first_clip: bytes | None = None  # wan2.7 first_clip (MP4/MOV bytes)
 
 
 class RenderWorker:
@@ -79,6 +81,8 @@ class RenderWorker:
                 auto_sound=what.auto_sound,
                 watermark=bool(req.watermark),
                 seed=req.seed if req.seed is not None else random.randrange(catalog.SEED_MAX),
+                last_frame=what.last_frame,
+                first_clip=what.first_clip,
             )
             written = render(job, partial)
             Path(written).replace(final)

@@ -1,7 +1,8 @@
 """Simulator render speed: seconds to render a clip, as a ratio to the clip's own length.
 
-Run on purpose, not in CI: `python tests/bench/bench_render.py`. Target (issue 5 §6): ≤ 0.3 × real
-time for a 5 s 720P clip.
+Run on purpose, not in CI: `python tests/bench/bench_render.py`. Targets: ≤ 0.3 × real time for a
+5 s 720P clip (issue 5 §6), and for a 15 s 1080P first → last clip and a 15 s 1080P continuation of
+a 10 s clip (issue 13).
 """
 
 from __future__ import annotations
@@ -66,12 +67,15 @@ def main() -> None:
         out = Path(tmp) / "clip.mp4"
         render(RenderJob(pictures["16:9"], 832, 464, 1), out)  # warm-up: imports, codec set-up
 
-        def row(label: str, aspect: str, tier: str, seconds: int, runs: int = RUNS, **kw) -> None:
+        def row(label: str, aspect: str, tier: str, seconds: int, runs: int = RUNS,
+                targeted: bool = False, image: bytes | None = None, **kw) -> None:
             width, height = predict_output_size(*sizes[aspect], tier)
-            job = RenderJob(pictures[aspect], width, height, seconds, **kw)
+            job = RenderJob(pictures[aspect] if image is None else image, width, height, seconds,
+                            **kw)
             best, median, cpu = timed(job, out, runs)
             ratio = best / seconds
-            target = f"≤ {TARGET_720P}" if tier == "720P" and seconds == 5 else ""
+            targeted = targeted or (tier == "720P" and seconds == 5)
+            target = f"≤ {TARGET_720P}" if targeted else ""
             verdict = ("ok" if ratio <= TARGET_720P else "MISSED") if target else ""
             rows.append((label, tier, aspect, f"{width}×{height}", f"{seconds} s",
                          f"{best:.2f} / {median:.2f} s",
@@ -87,6 +91,13 @@ def main() -> None:
         row("template dissolve + mark", "16:9", "720P", 5, template="dissolve", watermark=True)
         row("single shot", "16:9", "1080P", 15, runs=1, auto_sound=True)
         row("multi-shot + mark", "9:16", "1080P", 15, runs=1, shot_type="multi", watermark=True)
+        row("first → last + sound", "16:9", "1080P", 15, runs=1, targeted=True,
+            last_frame=photo_like(1920, 1080, seed=2), auto_sound=True)
+        clip = Path(tmp) / "first_clip.mp4"  # a 10 s 1080P H.264 clip with sound, to continue
+        render(RenderJob(pictures["16:9"], *predict_output_size(1920, 1080, "1080P"), 10,
+                         seed=3, auto_sound=True), clip)
+        row("continue 10 s clip + sound", "16:9", "1080P", 15, runs=1, targeted=True, image=b"",
+            first_clip=clip.read_bytes(), auto_sound=True)
 
     header = ("clip", "tier", "input", "output", "length", "render best / median",
               "× real time (best)", "target",

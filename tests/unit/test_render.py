@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import random
-import wave
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from client import catalog
 from client.errors import InvalidInput
 from client.simulator import render as rendering
 from client.simulator.render import RenderJob, render
+from tests.media_factory import wav_bytes
 
 W480, H480 = 832, 464  # 480P output of a 16:9 input
 
@@ -37,18 +38,6 @@ def _picture(width: int, height: int, seed: int = 1) -> bytes:
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
     buf = io.BytesIO()
     image.filter(ImageFilter.GaussianBlur(1)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-def _wav(seconds: float, rate: int = 44_100) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (np.sin(2 * np.pi * 440 * t) * 12_000).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
     return buf.getvalue()
 
 
@@ -277,7 +266,8 @@ def test_auto_sound_adds_an_audible_bed_as_long_as_the_video(landscape, tmp_path
 
 
 def test_a_short_wav_track_is_padded_with_silence(landscape, tmp_path):
-    out = render(RenderJob(landscape, W480, H480, 3, audio_track=_wav(1.5)), tmp_path / "wav.mp4")
+    out = render(RenderJob(landscape, W480, H480, 3, audio_track=wav_bytes(1.5, 44_100)),
+                 tmp_path / "wav.mp4")
     _assert_clip(out, (W480, H480), 3, audio=True)
     samples = _audio_samples(out)
     assert np.abs(samples[12_000:60_000]).max() > 0.2  # the track plays…
@@ -292,8 +282,8 @@ def test_a_long_mp3_track_is_cut_to_the_duration(landscape, tmp_path):
 
 
 def test_track_wins_over_auto_sound_and_silence_means_no_stream(landscape, tmp_path):
-    out = render(RenderJob(landscape, W480, H480, 2, audio_track=_wav(3.0), auto_sound=True),
-                 tmp_path / "both.mp4")
+    out = render(RenderJob(landscape, W480, H480, 2, audio_track=wav_bytes(3.0, 44_100),
+                           auto_sound=True), tmp_path / "both.mp4")
     window = _audio_samples(out)[24_000:72_000]
     power = np.abs(np.fft.rfft(window)) ** 2
     hertz = np.fft.rfftfreq(window.size, 1 / 48_000)
@@ -322,3 +312,177 @@ def test_transparent_png_is_flattened_on_white(tmp_path):
     Image.new("RGBA", (640, 360), (255, 0, 0, 0)).save(png, "PNG")
     out = render(RenderJob(png.getvalue(), 320, 176, 1), tmp_path / "png.mp4")
     assert _luma_frames(out)[0].mean() > 230
+
+
+# --- first → last frame, continuation, kf2v templates (issue 13) -------------------------------
+
+def _png(width: int, height: int, seed: int) -> bytes:
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(_picture(width, height, seed))).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _rgb_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_first_to_last_travels_to_the_last_picture_and_ends_on_it(landscape, tmp_path):
+    last = _png(900, 700, seed=5)  # another picture, of another shape: it is cover-fitted
+    out = render(RenderJob(landscape, W480, H480, 3, last_frame=last), tmp_path / "fl.mp4")
+    _assert_clip(out, (W480, H480), 3, audio=False)
+    frames = _rgb_frames(out)
+    fitted = np.asarray(ImageOps.fit(Image.open(io.BytesIO(last)), (W480, H480),
+                                     Image.Resampling.BILINEAR))
+    assert _diff(frames[-1], fitted) < 4  # the final frame is the last picture
+    # The first half is the camera move over the first picture, as without a last frame…
+    plain = _rgb_frames(render(RenderJob(landscape, W480, H480, 3), tmp_path / "plain.mp4"))
+    assert max(_diff(a, b) for a, b in zip(frames[:45], plain[:45])) < 1
+    assert _diff(frames[0], fitted) > 20
+    # …then it dissolves, step by step, into the last picture.
+    distances = [_diff(frames[i], fitted) for i in (45, 55, 65, 75, 85)]
+    assert distances == sorted(distances, reverse=True) and distances[-1] < distances[0] / 3
+    assert max(_diff(a, b) for a, b in itertools.pairwise(frames[44:])) < 5  # no cut
+
+
+def test_toward_last_weights_rise_from_half_way_to_exactly_one():
+    poses = rendering.toward_last([rendering.Pose()] * 9)
+    assert [p.toward for p in poses[:5]] == [0.0] * 5
+    assert all(a.toward < b.toward for a, b in itertools.pairwise(poses[4:]))
+    assert poses[-1].toward == 1.0
+    assert rendering.toward_last([rendering.Pose()])[0].toward == 1.0
+
+
+def _clip(tmp_path: Path, seconds: float = 2.0, fps: int = 30, **kw) -> Path:
+    from tests.media_factory import write_clip
+
+    return write_clip(tmp_path / f"clip{fps}.mp4", seconds, 320, 240, fps=fps, **kw)
+
+
+def test_continuation_begins_with_the_clip_then_moves_on_from_its_last_frame(tmp_path):
+    clip = _clip(tmp_path)
+    out = render(RenderJob(b"", 320, 240, 4, first_clip=clip.read_bytes(),
+                           audio_track=wav_bytes(6.0)),
+                 tmp_path / "cont.mp4")
+    _assert_clip(out, (320, 240), 4, audio=True)  # 120 frames: the 2 s clip is counted in
+    frames, source = _rgb_frames(out), _rgb_frames(clip)
+    assert len(source) == 60
+    assert max(_diff(a, b) for a, b in zip(frames[:60], source)) < 4  # the clip, frame by frame
+    assert _diff(frames[60], source[-1]) < 4  # the new part starts from the clip's last frame…
+    assert _diff(frames[60], source[0]) > 15
+    assert _diff(frames[60], frames[119]) > 5  # …and moves on (a push-in)
+    assert np.abs(_audio_samples(out)[3 * 48_000:int(3.9 * 48_000)]).max() > 0.2  # sound to the end
+
+
+def test_a_clip_at_another_rate_is_resampled_to_30_fps(tmp_path):
+    clip = _clip(tmp_path, 2.0, fps=24)
+    out = render(RenderJob(b"", 320, 240, 3, first_clip=clip), tmp_path / "24.mp4")  # a path
+    frames, source = _rgb_frames(out), _rgb_frames(clip)
+    assert len(frames) == 90 and len(source) == 48
+    for index in range(60):  # output frame i shows the clip's latest frame due by i + ½ frame
+        expected = math.ceil((index + 0.5) * 24 / 30) - 1
+        nearest = min(range(48), key=lambda k: _diff(frames[index], source[k]))
+        assert nearest == expected, index
+
+
+def test_continuation_with_a_last_frame_ends_on_it(tmp_path):
+    last = _png(640, 480, seed=7)
+    out = render(RenderJob(b"", 320, 240, 4, first_clip=_clip(tmp_path).read_bytes(),
+                           last_frame=last, watermark=False), tmp_path / "cl.mp4")
+    frames = _rgb_frames(out)
+    fitted = np.asarray(ImageOps.fit(Image.open(io.BytesIO(last)), (320, 240),
+                                     Image.Resampling.BILINEAR))
+    assert len(frames) == 120 and _diff(frames[-1], fitted) < 6  # H.264 loss on a noisy picture
+    assert _diff(frames[75], fitted) > 15  # the dissolve starts half-way through the new part
+
+
+def test_a_clip_of_another_shape_is_cover_fitted(tmp_path):
+    from tests.media_factory import clip_picture, write_clip
+
+    tall = write_clip(tmp_path / "tall.mp4", 2.0, 240, 320)  # portrait clip, landscape output
+    out = render(RenderJob(b"", 320, 176, 3, first_clip=tall), tmp_path / "fit.mp4")
+    _assert_clip(out, (320, 176), 3, audio=False)
+    for index in (0, 59):  # the middle band of the clip's frames, scaled up, no bars
+        drawn = Image.fromarray(clip_picture(index, 60, 240, 320))
+        expected = np.asarray(ImageOps.fit(drawn, (320, 176), Image.Resampling.BILINEAR))
+        assert _diff(_rgb_frames(out)[index], expected) < 4
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"duration": 2}, "duration"),  # not longer than the 2 s clip
+    ({"image": b"a picture too"}, "first_clip"),
+    ({"template": "flying"}, "template"),
+    ({"first_clip": b"RIFF\0\0\0\0WAVEfmt "}, "first_clip"),
+    ({"last_frame": b""}, "last_frame"),
+    ({"last_frame": b"not a picture"}, "last_frame"),
+])
+def test_bad_continuations_are_refused_naming_the_field(tmp_path, changes, field):
+    job = RenderJob(b"", 320, 240, 3, first_clip=_clip(tmp_path).read_bytes())
+    for name, value in changes.items():
+        setattr(job, name, value)
+    with pytest.raises(InvalidInput) as caught:
+        render(job, tmp_path / "bad.mp4")
+    assert caught.value.field == field
+    assert not (tmp_path / "bad.mp4").exists()
+
+
+KF2V = ("hanfu-1", "solaron", "magazine", "mech1", "mech2")
+
+
+def test_each_kf2v_template_has_a_motion_of_its_own():
+    assert set(rendering.KF2V_TEMPLATE_MOTIONS) == set(KF2V)
+    assert not set(KF2V) & set(rendering.TEMPLATE_MOTIONS)
+    tracks = {}
+    for template in (*KF2V, "dance1"):
+        motion = rendering._MOTIONS[template](random.Random(0), 5.0)
+        poses = [motion(i / 30) for i in range(150)]
+        assert len(set(poses)) > 10, template
+        assert all(p.zoom >= 1 and 0 <= p.sx <= 1.5 and 0 < p.sy <= 1.5 for p in poses), template
+        tracks[template] = tuple(poses)
+    assert len(set(tracks.values())) == len(tracks)  # no two alike, none the fallback bounce
+
+
+@pytest.mark.parametrize("template", KF2V)
+def test_kf2v_templates_render_a_moving_clip(landscape, template, tmp_path):
+    out = render(RenderJob(landscape, W480, H480, 2, template=template), tmp_path / "k.mp4")
+    _assert_clip(out, (W480, H480), 2, audio=False)
+    frames = _luma_frames(out)
+    assert max(np.abs(frames[0] - frames[i]).mean() for i in (20, 40, 59)) > 2
+
+
+def test_the_worker_hands_last_frame_and_first_clip_to_the_renderer(tmp_path, monkeypatch):
+    import time
+
+    from client.request import VideoRequest
+    from client.simulator.state import SimTask
+    from client.simulator.worker import RenderInput, RenderWorker
+
+    jobs: list[RenderJob] = []
+
+    def recording(job: RenderJob, out: Path) -> Path:
+        jobs.append(job)
+        out.write_bytes(b"video")
+        return out
+
+    monkeypatch.setattr(rendering, "render", recording)
+    model = "wan2.6-i2v-flash"
+    task = SimTask("t", "a", catalog.MODELS[model], VideoRequest(model=model, duration=5), "r",
+                   time.time(), pending_seconds=0, running_seconds=0)
+    worker = RenderWorker(tmp_path, workers=1)
+    try:
+        worker.schedule(task, RenderInput(b"", 480, 480, b"RIFF", True, last_frame=b"last",
+                                          first_clip=b"clip"))
+        deadline = time.monotonic() + 10
+        while task.video_path is None and task.render_error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.shutdown()
+    assert task.render_error is None and len(jobs) == 1
+    job = jobs[0]
+    assert (job.image, job.last_frame, job.first_clip, job.audio_track) == \
+        (b"", b"last", b"clip", b"RIFF")
+    assert (job.width, job.height, job.duration, job.auto_sound) == (480, 480, 5, True)
