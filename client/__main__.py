@@ -11,12 +11,13 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 
 from . import catalog, events
 from .errors import AmbiguousTask, AuthError, InvalidInput, WanError
+from .fields import FIELDS
 from .handle import TaskHandle
 from .http import WanClient
 from .pipeline import Destination, follow, run_job
@@ -75,19 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models, their options and estimated prices")
     gen = sub.add_parser("generate", help="make a video from a first-frame picture",
                          description="The API key is read from DASHSCOPE_API_KEY.")
-    gen.add_argument("--model", required=True)
-    gen.add_argument("--image", required=True, help="a local file or a public http(s) URL")
-    gen.add_argument("--prompt", default="")
-    gen.add_argument("--negative-prompt", default="")
-    gen.add_argument("--audio", help="a voice track or song: a local wav/mp3 or a URL")
-    gen.add_argument("--no-audio", action="store_true", help="silent video (wan2.6-i2v-flash)")
-    gen.add_argument("--resolution")
-    gen.add_argument("--duration", type=int)
-    gen.add_argument("--shot-type", choices=("single", "multi"))
-    gen.add_argument("--template")
-    gen.add_argument("--seed", type=int)
-    gen.add_argument("--no-prompt-extend", action="store_true")
-    gen.add_argument("--watermark", action="store_true")
+    add_request_options(gen)
     resume = sub.add_parser("resume", help="follow a task made earlier and save its video",
                             description="The API key is read from DASHSCOPE_API_KEY.")
     resume.add_argument("task_id")
@@ -100,13 +89,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """One option per request field that has a flag (client.fields)."""
+    for f in FIELDS:
+        if f.flag is None:
+            continue
+        options: dict[str, Any] = {"dest": f.name, "help": f.help or None}
+        if f.kind == "checkbox":  # a switch: "--x" turns it on, "--no-x" off
+            on = not f.flag.startswith("--no-")
+            options.update(action="store_const", const=on, default=f.default)
+        else:
+            options.update(default=f.default, required=f.required is not None)
+            if f.json_type is int:
+                options["type"] = int
+            if isinstance(f.choices, tuple):
+                options["choices"] = f.choices
+            else:
+                options["metavar"] = f.flag.removeprefix("--").replace("-", "_").upper()
+        parser.add_argument(f.flag, **options)
+
+
 def request_from_args(args: argparse.Namespace) -> VideoRequest:
-    return VideoRequest(
-        model=args.model, image=args.image, prompt=args.prompt,
-        negative_prompt=args.negative_prompt, audio_url=args.audio,
-        audio=False if args.no_audio else None, resolution=args.resolution,
-        duration=args.duration, shot_type=args.shot_type, template=args.template, seed=args.seed,
-        prompt_extend=not args.no_prompt_extend, watermark=args.watermark, region=args.region)
+    given = vars(args)
+    return VideoRequest(**{f.name: given[f.name] for f in FIELDS if f.name in given})
 
 
 def describe(event: events.Event) -> str | None:

@@ -122,8 +122,16 @@ class Price:
         return self.per_second.get(resolution)
 
 
+def is_range(values: tuple[int, ...]) -> bool:
+    """A contiguous run of whole numbers long enough to deserve a slider."""
+    return len(values) > 3 and values == tuple(range(values[0], values[-1] + 1))
+
+
 @dataclass(frozen=True)
 class Model:
+    """One model's terms. A row names what it has; a capability it lacks is left at its default
+    (silent, no audio track, no shot type, no templates)."""
+
     id: str
     family: str  # "wan2.6", "wan2.5", "wan2.2", "wan2.1": decides limits and response shapes
     regions: tuple[str, ...]
@@ -131,16 +139,16 @@ class Model:
     default_resolution: str
     durations: tuple[int, ...]  # every allowed value, ascending
     default_duration: int
-    audio: Audio
-    accepts_audio_url: bool
-    accepts_shot_type: bool
-    templates: tuple[str, ...]  # empty: the model takes no template
-    prompt_max: int
-    submit_per_second: int
-    concurrent_tasks: int
-    prices: dict[str, Price]  # by currency
     summary_en: str
     summary_zh: str
+    audio: Audio = Audio.SILENT
+    accepts_audio_url: bool = False
+    accepts_shot_type: bool = False
+    templates: tuple[str, ...] = ()  # empty: the model takes no template
+    prompt_max: int = 800
+    submit_per_second: int = 2
+    concurrent_tasks: int = 2
+    prices: dict[str, Price] = field(default_factory=dict)  # by currency; empty: not published
     negative_prompt_max: int = NEGATIVE_PROMPT_MAX
     # Some deployments differ from the model's main terms (e.g. Virginia's wan2.6-i2v durations).
     durations_by_region: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -151,9 +159,7 @@ class Model:
 
     @property
     def duration_is_range(self) -> bool:
-        """A contiguous run of whole seconds long enough to deserve a slider."""
-        lo, hi = self.durations[0], self.durations[-1]
-        return len(self.durations) > 3 and self.durations == tuple(range(lo, hi + 1))
+        return is_range(self.durations)
 
     @property
     def has_sound_by_default(self) -> bool:
@@ -172,77 +178,97 @@ _WAN26_ZH = "有声、音频口型同步、多镜头叙事，2–15 秒"
 
 _MODELS: tuple[Model, ...] = (
     Model(
-        "wan2.6-i2v-flash", "wan2.6", ("beijing", "singapore"), ("720P", "1080P"), "1080P",
-        _seconds(2, 15), 5, Audio.SWITCHABLE, True, True, (), 1500, 5, 5,
-        {"CNY": Price("CNY", {"720P": 0.30, "1080P": 0.50}, {"720P": 0.15, "1080P": 0.25}),
-         "USD": Price("USD", {"720P": 0.05, "1080P": 0.075}, {"720P": 0.025, "1080P": 0.0375})},
-        "Fast wan2.6: " + _WAN26_EN + "; sound can be switched off for half the price",
-        "wan2.6 极速版：" + _WAN26_ZH + "；可关闭声音，价格减半",
+        id="wan2.6-i2v-flash", family="wan2.6", regions=("beijing", "singapore"),
+        resolutions=("720P", "1080P"), default_resolution="1080P",
+        durations=_seconds(2, 15), default_duration=5,
+        audio=Audio.SWITCHABLE, accepts_audio_url=True, accepts_shot_type=True,
+        prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
+        prices={"CNY": Price("CNY", {"720P": 0.30, "1080P": 0.50},
+                             {"720P": 0.15, "1080P": 0.25}),
+                "USD": Price("USD", {"720P": 0.05, "1080P": 0.075},
+                             {"720P": 0.025, "1080P": 0.0375})},
+        summary_en="Fast wan2.6: " + _WAN26_EN + "; sound can be switched off for half the price",
+        summary_zh="wan2.6 极速版：" + _WAN26_ZH + "；可关闭声音，价格减半",
     ),
     Model(
-        "wan2.6-i2v", "wan2.6", ("beijing", "singapore", "virginia"), ("720P", "1080P"), "1080P",
-        _seconds(2, 15), 5, Audio.ALWAYS, True, True, (), 1500, 5, 5,
-        {"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}),
-         "USD": Price("USD", {"720P": 0.10, "1080P": 0.15})},
-        "wan2.6: " + _WAN26_EN + "; best quality",
-        "wan2.6：" + _WAN26_ZH + "；画质最佳",
+        id="wan2.6-i2v", family="wan2.6", regions=("beijing", "singapore", "virginia"),
+        resolutions=("720P", "1080P"), default_resolution="1080P",
+        durations=_seconds(2, 15), default_duration=5,
+        audio=Audio.ALWAYS, accepts_audio_url=True, accepts_shot_type=True,
+        prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
+        prices={"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}),
+                "USD": Price("USD", {"720P": 0.10, "1080P": 0.15})},
+        summary_en="wan2.6: " + _WAN26_EN + "; best quality",
+        summary_zh="wan2.6：" + _WAN26_ZH + "；画质最佳",
         durations_by_region={"virginia": (5, 10, 15)},
     ),
     Model(
-        "wan2.6-i2v-us", "wan2.6", ("virginia",), ("720P", "1080P"), "1080P",
-        (5, 10, 15), 5, Audio.ALWAYS, True, True, (), 1500, 5, 5,
-        {},  # no published price
-        "wan2.6, US deployment: sound, lip-sync, multi-shot; 5, 10 or 15 s",
-        "wan2.6 美国部署版：有声、口型同步、多镜头；5、10 或 15 秒",
+        id="wan2.6-i2v-us", family="wan2.6", regions=("virginia",),
+        resolutions=("720P", "1080P"), default_resolution="1080P",
+        durations=(5, 10, 15), default_duration=5,
+        audio=Audio.ALWAYS, accepts_audio_url=True, accepts_shot_type=True,
+        prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
+        prices={},  # no published price
+        summary_en="wan2.6, US deployment: sound, lip-sync, multi-shot; 5, 10 or 15 s",
+        summary_zh="wan2.6 美国部署版：有声、口型同步、多镜头；5、10 或 15 秒",
     ),
     Model(
-        "wan2.5-i2v-preview", "wan2.5", ("beijing", "singapore"), ("480P", "720P", "1080P"), "1080P",
-        (5, 10), 5, Audio.ALWAYS, True, False, (), 1500, 5, 5,
-        {"CNY": Price("CNY", {"480P": 0.30, "720P": 0.60, "1080P": 1.00})},
-        "wan2.5 preview: sound and lip-sync to your audio; 5 or 10 s",
-        "wan2.5 预览版：有声、音频口型同步；5 或 10 秒",
+        id="wan2.5-i2v-preview", family="wan2.5", regions=("beijing", "singapore"),
+        resolutions=("480P", "720P", "1080P"), default_resolution="1080P",
+        durations=(5, 10), default_duration=5,
+        audio=Audio.ALWAYS, accepts_audio_url=True,
+        prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
+        prices={"CNY": Price("CNY", {"480P": 0.30, "720P": 0.60, "1080P": 1.00})},
+        summary_en="wan2.5 preview: sound and lip-sync to your audio; 5 or 10 s",
+        summary_zh="wan2.5 预览版：有声、音频口型同步；5 或 10 秒",
     ),
     Model(
-        "wan2.2-i2v-flash", "wan2.2", ("beijing", "singapore"), ("480P", "720P", "1080P"), "720P",
-        (5,), 5, Audio.SILENT, False, False, (), 800, 2, 2,
-        {"CNY": Price("CNY", {"480P": 0.10, "720P": 0.20, "1080P": 0.48})},
-        "wan2.2 fast: silent 5 s clips, cheapest",
-        "wan2.2 极速版：无声 5 秒短片，最便宜",
+        id="wan2.2-i2v-flash", family="wan2.2", regions=("beijing", "singapore"),
+        resolutions=("480P", "720P", "1080P"), default_resolution="720P",
+        durations=(5,), default_duration=5,
+        prices={"CNY": Price("CNY", {"480P": 0.10, "720P": 0.20, "1080P": 0.48})},
+        summary_en="wan2.2 fast: silent 5 s clips, cheapest",
+        summary_zh="wan2.2 极速版：无声 5 秒短片，最便宜",
     ),
     Model(
-        "wan2.2-i2v-plus", "wan2.2", ("beijing", "singapore"), ("480P", "1080P"), "1080P",
-        (5,), 5, Audio.SILENT, False, False, (), 800, 2, 2,
-        {"CNY": Price("CNY", {"480P": 0.14, "1080P": 0.70})},
-        "wan2.2 plus: silent 5 s clips, richer motion",
-        "wan2.2 专业版：无声 5 秒短片，动作更丰富",
+        id="wan2.2-i2v-plus", family="wan2.2", regions=("beijing", "singapore"),
+        resolutions=("480P", "1080P"), default_resolution="1080P",
+        durations=(5,), default_duration=5,
+        prices={"CNY": Price("CNY", {"480P": 0.14, "1080P": 0.70})},
+        summary_en="wan2.2 plus: silent 5 s clips, richer motion",
+        summary_zh="wan2.2 专业版：无声 5 秒短片，动作更丰富",
     ),
     Model(
-        "wanx2.1-i2v-plus", "wan2.1", ("beijing",), ("720P",), "720P",
-        (5,), 5, Audio.SILENT, False, False, ALL_TEMPLATES, 800, 2, 2,
-        {},
-        f"wan2.1 plus: silent 5 s clips and all {len(ALL_TEMPLATES)} one-click effect templates",
-        f"wan2.1 专业版：无声 5 秒短片，全部 {len(ALL_TEMPLATES)} 个一键特效模板",
+        id="wanx2.1-i2v-plus", family="wan2.1", regions=("beijing",),
+        resolutions=("720P",), default_resolution="720P",
+        durations=(5,), default_duration=5, templates=ALL_TEMPLATES,
+        summary_en=(f"wan2.1 plus: silent 5 s clips and all {len(ALL_TEMPLATES)} one-click "
+                    "effect templates"),
+        summary_zh=f"wan2.1 专业版：无声 5 秒短片，全部 {len(ALL_TEMPLATES)} 个一键特效模板",
     ),
     Model(
-        "wanx2.1-i2v-turbo", "wan2.1", ("beijing",), ("480P", "720P"), "720P",
-        (3, 4, 5), 5, Audio.SILENT, False, False, TURBO_TEMPLATES, 800, 2, 2,
-        {},
-        f"wan2.1 turbo: silent 3–5 s clips and {len(TURBO_TEMPLATES)} one-click effect templates",
-        f"wan2.1 极速版：无声 3–5 秒短片，{len(TURBO_TEMPLATES)} 个一键特效模板",
+        id="wanx2.1-i2v-turbo", family="wan2.1", regions=("beijing",),
+        resolutions=("480P", "720P"), default_resolution="720P",
+        durations=(3, 4, 5), default_duration=5, templates=TURBO_TEMPLATES,
+        summary_en=(f"wan2.1 turbo: silent 3–5 s clips and {len(TURBO_TEMPLATES)} one-click "
+                    "effect templates"),
+        summary_zh=f"wan2.1 极速版：无声 3–5 秒短片，{len(TURBO_TEMPLATES)} 个一键特效模板",
     ),
     Model(
-        "wan2.1-i2v-plus", "wan2.1", ("singapore",), ("720P",), "720P",
-        (5,), 5, Audio.SILENT, False, False, ALL_TEMPLATES, 800, 2, 2,
-        {"USD": Price("USD", {"720P": 0.10})},
-        "wan2.1 plus (international): silent 5 s clips",
-        "wan2.1 专业版（国际）：无声 5 秒短片",
+        id="wan2.1-i2v-plus", family="wan2.1", regions=("singapore",),
+        resolutions=("720P",), default_resolution="720P",
+        durations=(5,), default_duration=5, templates=ALL_TEMPLATES,
+        prices={"USD": Price("USD", {"720P": 0.10})},
+        summary_en="wan2.1 plus (international): silent 5 s clips",
+        summary_zh="wan2.1 专业版（国际）：无声 5 秒短片",
     ),
     Model(
-        "wan2.1-i2v-turbo", "wan2.1", ("singapore",), ("480P", "720P"), "720P",
-        (3, 4, 5), 5, Audio.SILENT, False, False, TURBO_TEMPLATES, 800, 2, 2,
-        {"USD": Price("USD", {"480P": 0.036, "720P": 0.036})},
-        "wan2.1 turbo (international): silent 3–5 s clips, cheapest",
-        "wan2.1 极速版（国际）：无声 3–5 秒短片，最便宜",
+        id="wan2.1-i2v-turbo", family="wan2.1", regions=("singapore",),
+        resolutions=("480P", "720P"), default_resolution="720P",
+        durations=(3, 4, 5), default_duration=5, templates=TURBO_TEMPLATES,
+        prices={"USD": Price("USD", {"480P": 0.036, "720P": 0.036})},
+        summary_en="wan2.1 turbo (international): silent 3–5 s clips, cheapest",
+        summary_zh="wan2.1 极速版（国际）：无声 3–5 秒短片，最便宜",
     ),
 )
 MODELS: dict[str, Model] = {m.id: m for m in _MODELS}

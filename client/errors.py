@@ -180,57 +180,15 @@ class WaitTimeout(WanError):
     """The caller's deadline passed while the task was still running; the task goes on."""
 
 
-# Every code in the spec's error table, mapped to the class a caller acts on.
-ERROR_CODES: dict[str, type[WanError]] = {
-    "InvalidParameter": InvalidParameter,
-    "InvalidParameter.DataInspection": InvalidURL,
-    "BadRequest.EmptyInput": InvalidParameter,
-    "BadRequest.EmptyParameters": InvalidParameter,
-    "BadRequest.EmptyModel": InvalidParameter,
-    "BadRequest.IllegalInput": InvalidParameter,
-    "BadRequest.TooLarge": PayloadTooLarge,
-    "BadRequest.InputDownloadFailed": UnsupportedMedia,
-    "BadRequest.UnsupportedFileFormat": UnsupportedMedia,
-    "InvalidURL": InvalidURL,
-    "invalid_parameter_error": InvalidURL,
-    "InternalError.Algo.InvalidParameter": InvalidURL,
-    "DataInspectionFailed": ContentRejected,
-    "IPInfringementSuspect": ContentRejected,
-    "Arrearage": Arrearage,
-    "InvalidApiKey": AuthError,
-    "AccessDenied": AccessDenied,
-    "AccessDenied.Unpurchased": AccessDenied,
-    "Model.AccessDenied": AccessDenied,
-    "Workspace.AccessDenied": AccessDenied,
-    "AllocationQuota.FreeTierOnly": AccessDenied,
-    "ModelNotFound": ModelNotFound,
-    "Throttling": RateLimited,
-    "Throttling.RateQuota": RateLimited,
-    "Throttling.AllocationQuota": RateLimited,  # unless the free quota is gone (error_class)
-    "Throttling.BurstRate": RateLimited,
-    "InternalError": ServiceError,
-    "InternalError.Algo": ServiceError,
-    "InternalError.Timeout": ServiceError,
-    "SystemError": ServiceError,
-    "ModelUnavailable": ServiceError,
-    "UnsupportedOperation": CancelNotAllowed,
-}
-
-_BY_STATUS: dict[int, type[WanError]] = {
-    400: InvalidParameter, 401: AuthError, 403: AccessDenied, 404: ModelNotFound,
-    413: PayloadTooLarge, 415: UnsupportedMedia, 429: RateLimited,
-}
-
-
-# The one code the service uses both for a busy allotment (the simulator's concurrent-task limit,
-# a token-per-minute quota: waiting helps) and for a used-up free quota (waiting never helps).
-FREE_QUOTA_MESSAGE = "free allocated quota exceeded"
-
-
 def error_class(status: int, code: str | None, message: str = "") -> type[WanError]:
-    """The class for an error answer: by code when known, else by HTTP status."""
-    if code == "Throttling.AllocationQuota" and FREE_QUOTA_MESSAGE in message.lower():
+    """The class for an error answer: by code when the table (client.error_codes) knows it,
+    else by HTTP status."""
+    # Imported here, not at the top: the table names the classes of this module.
+    from .error_codes import BY_STATUS, ERROR_CODES, FREE_QUOTA_MESSAGE
+
+    # One code, two meanings: a busy allotment (waiting helps) or a used-up free quota (never).
+    free_quota_gone = FREE_QUOTA_MESSAGE.rstrip(".").lower() in message.lower()
+    if code == "Throttling.AllocationQuota" and free_quota_gone:
         return QuotaExhausted
-    if code and code in ERROR_CODES:
-        return ERROR_CODES[code]
-    return _BY_STATUS.get(status, ServiceError)
+    row = ERROR_CODES.get(code or "")
+    return row.cls if row is not None else BY_STATUS.get(status, ServiceError)

@@ -1,7 +1,9 @@
-"""Small media files made on the fly for tests: images, WAV and MP3/OGG/FLAC audio."""
+"""Small media files made on the fly for tests: images, WAV and MP3/OGG/FLAC audio, MP4/MOV
+clips."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
@@ -49,13 +51,20 @@ def tone(seconds: float, rate: int = 16000, freq: float = 440.0, level: float = 
     return (level * np.sin(2 * math.pi * freq * t)).astype(np.float32)
 
 
-def write_wav(path: Path, seconds: float, rate: int = 16000, silent: bool = False) -> Path:
+def wav_bytes(seconds: float, rate: int = 16000, silent: bool = False) -> bytes:
+    """A mono 16-bit WAV: a 440 Hz tone, or silence."""
     samples = np.zeros(int(seconds * rate), np.float32) if silent else tone(seconds, rate)
-    with wave.open(str(path), "wb") as w:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes((samples * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def write_wav(path: Path, seconds: float, rate: int = 16000, silent: bool = False) -> Path:
+    path.write_bytes(wav_bytes(seconds, rate, silent))
     return path
 
 
@@ -74,5 +83,85 @@ def write_encoded(path: Path, seconds: float, codec: str, container: str, rate: 
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+@functools.cache
+def _clip_backdrop(width: int, height: int) -> np.ndarray:
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    return np.stack([np.broadcast_to(x, (height, width)), np.broadcast_to(y, (height, width)),
+                     np.full((height, width), 96, np.float32)], axis=-1).astype(np.uint8)
+
+
+def clip_picture(index: int, count: int, width: int, height: int) -> np.ndarray:
+    """Frame `index` of `count` of write_clip's video as RGB: a gradient with a white bar that
+    crosses it from left to right, so each frame's place in the clip shows in its pixels."""
+    rgb = _clip_backdrop(width, height).copy()
+    bar = max(2, width // 8)
+    left = round(index / max(count - 1, 1) * (width - bar))
+    rgb[:, left:left + bar] = 250
+    return rgb
+
+
+def write_clip(path: Path, seconds: float, width: int = 320, height: int = 240, fps: int = 30,
+               audio: bool = False, container: str = "mp4", movflags: str = "") -> Path:
+    """An H.264 clip made with PyAV (ultrafast, so small ones take milliseconds); `audio` adds an
+    AAC 440 Hz tone as long as the video; container "mp4" or "mov" (ftyp brand "qt  ")."""
+    import av
+
+    count = round(seconds * fps)
+    options = {"movflags": movflags} if movflags else {}
+    with av.open(str(path), "w", format=container, options=options) as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        sound = out.add_stream("aac", rate=48000, layout="mono") if audio else None
+        for index in range(count):
+            rgb = clip_picture(index, count, width, height)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            frame.pts = index
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if sound is not None:
+            rate = 48000
+            samples = tone(seconds, rate)
+            for start in range(0, len(samples), 1024):
+                chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt",
+                                                   layout="mono")
+                chunk.sample_rate, chunk.pts = rate, start
+                out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+    return path
+
+
+def write_padded_clip(path: Path, frame_bytes: int, seconds: int = 10, width: int = 1920,
+                      height: int = 1080, fps: int = 30) -> Path:
+    """A big but valid H.264 MP4 made in a blink: one grey intra frame repeated, each copy padded
+    to `frame_bytes` with a filler NAL unit (which decoders skip). The movie header sits at the end
+    of the file, after the frames, as a camera writes it."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w", format="mp4") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        video.codec_context.gop_size = 1
+        grey = av.VideoFrame(width, height, "yuv420p")
+        for plane in grey.planes:
+            np.frombuffer(plane, np.uint8)[:] = 128
+        grey.pts = 0
+        (encoded,) = video.encode(grey) + video.encode(None)
+        pad = max(2, frame_bytes - len(bytes(encoded)) - 4)  # payload after the 4-byte length
+        filler = pad.to_bytes(4, "big") + b"\x0c" + b"\xff" * (pad - 2) + b"\x80"
+        data = bytes(encoded) + filler
+        for index in range(seconds * fps):
+            packet = av.Packet(data)
+            packet.stream, packet.time_base = video, Fraction(1, fps)
+            packet.pts = packet.dts = index
+            packet.is_keyframe = True
             out.mux(packet)
     return path

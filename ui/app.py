@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,76 +11,31 @@ import gradio as gr
 from gradio.utils import get_upload_folder as gradio_upload_folder
 
 from client import catalog
+from client.fields import MEDIA
 
-from . import controls, handlers
-from .choices import ChoiceDropdown, ChoiceRadio
-from .components import raw_image_file
-from .handlers import Form, Services, Step
+from . import controls, flows
+from .examples import ASSETS, EXAMPLE_INPUTS, example_rows
+from .form import INPUT_NAMES, Form, inputs_of
+from .history_view import history_view, last_seed, reuse_settings, selected_record
 from .i18n import I18N, label, language_of, t
-from .records import HISTORY_LIMIT
+from .inputs import describe
+from .page import CSS, MERGE_RECORD_JS, TICK_CLOCKS_JS
+from .preview import preview_outputs
+from .services import Services
 from .settings import Settings
 from .visitors import visitor_of
+from .widgets import FormBuilder
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 HISTORY_STORAGE_KEY = "wan-studio-history"
 QUEUE_IDLE_SECONDS = 0.02
 MAX_EVENTS_AT_ONCE = 400
 PROGRESS_IDLE_SECONDS = 0.1
 GRADIO_CACHE_CLEANING = (900, 2 * 3600)  # (every, older than) in seconds
-# Merged in the browser, at once: two events (a generation and a resumed task) may report
-# records at the same moment, and a server round trip could lose one of them. The result is
-# wrapped in a list because a returned array means "one value per output".
-MERGE_RECORD_JS = """(record, history) => {
-  const list = Array.isArray(history) ? history : [];
-  if (!record || !record.token) return [list];
-  const rest = list.filter((r) => r && r.token !== record.token);
-  return [[record, ...rest].slice(0, LIMIT)];
-}""".replace("LIMIT", str(HISTORY_LIMIT))
-CSS = """
-.gradio-container { max-width: 1280px !important; margin: auto; }
-#banner { border-left: 4px solid var(--color-accent); padding: 8px 14px; border-radius: 6px;
-          background: var(--background-fill-secondary); }
-#status { min-height: 3em; }
-#generate { font-size: 1.1em; }
-.hint { font-size: 0.9em; opacity: 0.85; }
-#history-gallery .grid-container { grid-template-columns: repeat(auto-fill, 180px) !important;
-                                   grid-auto-rows: 180px !important; }
-#history-gallery .thumbnail-item { width: 180px !important; height: 180px !important; }
-#history-gallery .grid-wrap { padding-top: 40px; }
-"""
 
 
 def _lang(request: gr.Request | None) -> str:
     headers = getattr(request, "headers", None)
     return language_of(headers.get("accept-language") if headers is not None else None)
-
-
-EXAMPLES = (  # (label key, image, prompt, model, template, shot type, audio file)
-    ("ex_astronaut", "astronaut.jpg", "The astronaut smiles, turns to the camera and waves slowly.",
-     "wan2.2-i2v-flash", "", "single", None),
-    ("ex_rocket", "rocket.jpg", ("The rocket lifts off in a cloud of smoke and fire; the camera "
-                                 "tilts up to follow it."), "wan2.6-i2v-flash", "", "single", None),
-    ("ex_voice", "astronaut.jpg", "She looks into the camera and speaks calmly.",
-     "wan2.6-i2v-flash", "", "single", "voice.wav"),
-    ("ex_coffee", "coffee.jpg", ("Steam rises from the coffee. Then a close-up of the foam. "
-                                 "Then a hand lifts the cup from the table."),
-     "wan2.6-i2v", "", "multi", None),
-    ("ex_cat", "cat.jpg", "", "wanx2.1-i2v-turbo", "inflate", "single", None),
-    ("ex_galaxies", "galaxies.jpg", "A slow zoom into the deep field, stars twinkling.",
-     "wan2.5-i2v-preview", "", "single", "tune.wav"),
-)
-
-
-def example_rows() -> tuple[list[list[Any]], list[str]]:
-    """One-click examples whose files are present: rows for the inputs, and their labels."""
-    rows, labels = [], []
-    for key, image, prompt, model, template, shot, audio in EXAMPLES:
-        if not (ASSETS / image).is_file() or (audio and not (ASSETS / audio).is_file()):
-            continue
-        rows.append([str(ASSETS / image), prompt, model, template, shot,
-                     str(ASSETS / audio) if audio else None])
-        labels.append(key)
-    return rows, labels
 
 
 def build_app(settings: Settings) -> gr.Blocks:
@@ -92,9 +48,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         return visitor_of(request, trust_proxy=settings.trust_proxy)
 
     region0 = catalog.DEFAULT_REGION
-    model0 = controls.default_model(region0)
-    spec0 = controls.control_spec(model0, region0)
     live = not settings.simulated
+    form = FormBuilder(controls.default_model(region0), region0)
 
     # Gradio's own upload folder is cleaned every quarter hour of files older than two hours: a
     # request keeps its uploads in the store, and finished videos are served from the store.
@@ -107,80 +62,35 @@ def build_app(settings: Settings) -> gr.Blocks:
         banner = gr.Markdown(t(banner_key, limit=settings.host_key_limit), elem_id="banner")
 
         with gr.Row(visible=live):
-            region = ChoiceDropdown(
-                [(f"{r.name_en} / {r.name_zh}", r.id) for r in catalog.REGIONS.values()],
-                value=region0, label=label("region"), info=label("region_info"),
-                elem_id="region", visible=live)
+            form.field("region", visible=live)
             api_key = gr.Textbox(label=label("api_key"), placeholder=label("api_key_ph"),
                                  type="password", elem_id="api-key", visible=live)
+            form.rest("top")
 
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=300):
                 gr.Markdown(label("step_picture"))
-                image = raw_image_file(gr.Image(
-                    label=label("image"), type="filepath", image_mode=None,
-                    sources=["upload", "clipboard", "webcam"], height=300, elem_id="image"))
-                img_url = gr.Textbox(label=label("image_url"), placeholder=label("image_url_ph"),
-                                     elem_id="image-url")
-                image_info = gr.Markdown(elem_id="image-info", elem_classes="hint")
-                with gr.Column(visible=spec0.audio_input, elem_id="audio-inputs") as audio_box:
-                    audio_file = gr.Audio(label=label("audio"), type="filepath",
-                                          sources=["upload", "microphone"], elem_id="audio")
-                    audio_url = gr.Textbox(label=label("audio_url"),
-                                           placeholder=label("audio_url_ph"), elem_id="audio-url")
-                    audio_info = gr.Markdown(elem_id="audio-info", elem_classes="hint")
+                form.rest("picture")  # the picture, then the voice or music
 
             with gr.Column(scale=5, min_width=320):
                 gr.Markdown(label("step_model"))
-                model = ChoiceDropdown(controls.model_choices(region0, "en"), value=model0,
-                                       label=label("model"), elem_id="model")
-                model_info = gr.Markdown(controls.model_label(spec0.model, region0, "en"),
-                                         elem_id="model-info", elem_classes="hint")
-                # allow_custom_value: an example can set a template before its model arrives,
-                # and the page's dropdown would otherwise blank a value it does not list yet.
-                template = ChoiceDropdown(
-                    list(controls.all_template_choices("en")), value="", label=label("template"),
-                    visible=bool(spec0.templates), elem_id="template", allow_custom_value=True)
-                template_advice = gr.Markdown(visible=False, elem_id="template-advice",
-                                              elem_classes="hint")
-                prompt = gr.Textbox(label=label("prompt"), placeholder=label("prompt_ph"), lines=3,
-                                    max_length=spec0.prompt_max, elem_id="prompt")
+                form.field("model")
+                form.hint("model-info")
+                form.rest("model")
+                form.field("template")
+                form.hint("template-advice")
+                form.field("prompt")
                 with gr.Row():
-                    resolution = ChoiceRadio(list(spec0.resolutions), value=spec0.resolution,
-                                             label=label("resolution"), elem_id="resolution")
-                    with gr.Column(elem_id="duration"):
-                        d0 = spec0.duration
-                        duration_slider = gr.Slider(d0.values[0], d0.values[-1], value=d0.value,
-                                                    step=1, label=label("duration"),
-                                                    visible=d0.kind == "range",
-                                                    elem_id="duration-slider")
-                        duration_choice = gr.Radio(list(d0.values), value=d0.value,
-                                                   label=label("duration"),
-                                                   visible=d0.kind != "range",
-                                                   elem_id="duration-choice")
-                        duration = gr.Number(value=d0.value, visible="hidden", precision=0,
-                                             elem_id="duration-value")
-                shot_type = ChoiceRadio(controls.shot_choices_i18n(), value="single",
-                                        label=label("shot_type"), info=label("shot_info"),
-                                        visible=spec0.shot_type, elem_id="shot-type")
-                audio_switch = gr.Checkbox(value=True, label=label("audio_switch"),
-                                           info=label("audio_switch_info"),
-                                           visible=spec0.audio_switch, elem_id="audio-switch")
+                    form.field("resolution")
+                    form.field("duration")
+                form.rest("main")  # shot type, sound switch
                 with gr.Accordion(label("advanced"), open=False, elem_id="advanced"):
-                    negative_prompt = gr.Textbox(label=label("negative_prompt"),
-                                                 placeholder=label("negative_prompt_ph"),
-                                                 max_length=catalog.NEGATIVE_PROMPT_MAX,
-                                                 elem_id="negative-prompt")
-                    seed = gr.Number(value=-1, precision=0, minimum=-1, maximum=catalog.SEED_MAX,
-                                     label=label("seed"), info=label("seed_info"),
-                                     elem_id="seed")
+                    form.field("negative_prompt")
+                    form.field("seed")
                     with gr.Row():
                         seed_random = gr.Button(label("seed_random"), size="sm")
                         seed_reuse = gr.Button(label("seed_reuse"), size="sm")
-                    prompt_extend = gr.Checkbox(value=True, label=label("prompt_extend"),
-                                                elem_id="prompt-extend")
-                    watermark = gr.Checkbox(value=False, label=label("watermark"),
-                                            elem_id="watermark")
+                    form.rest("advanced")  # prompt rewriting, watermark
                 with gr.Row():
                     output_size = gr.Textbox(label=label("output_size"), interactive=False,
                                              elem_id="output-size")
@@ -204,10 +114,11 @@ def build_app(settings: Settings) -> gr.Blocks:
                 video = gr.Video(label=label("video"), interactive=False, height=380,
                                  buttons=["download"], elem_id="video")
 
+        inputs = form.inputs
         examples, example_keys = example_rows()
         example_set = gr.Examples(
-            examples or [[None, "", model0, "", "single", None]],
-            inputs=[image, prompt, model, template, shot_type, audio_file],
+            examples or [[None, "", inputs["model"].value, "", "single", None]],
+            inputs=[inputs[name] for name in EXAMPLE_INPUTS],
             label=label("examples"), example_labels=[t(k) for k in example_keys] or [""],
             examples_per_page=6, visible=bool(examples), elem_id="examples").dataset
 
@@ -232,83 +143,67 @@ def build_app(settings: Settings) -> gr.Blocks:
         selected = gr.State(None)
 
         # --- wiring --------------------------------------------------------------------------
-        form_inputs = [image, img_url, audio_file, audio_url, prompt, negative_prompt, model,
-                       region, resolution, duration, shot_type, audio_switch, template, seed,
-                       prompt_extend, watermark]
+        form_inputs = form.form_inputs()  # in /generate's order
+        model, region, parts = inputs["model"], inputs["region"], form.parts
         fast: dict[str, Any] = {"concurrency_limit": None, "api_visibility": "private",
                                 "show_progress": "hidden"}
 
+        def values_of(data: dict[Any, Any]) -> dict[str, Any]:
+            return {name: data[component] for name, component in inputs.items()}
+
+        def by_component(updates: dict[str, Any]) -> dict[Any, Any]:
+            return {parts[key]: update for key, update in updates.items()}
+
         def on_region(region_v: str, model_v: str, request: gr.Request) -> Any:
-            return handlers.model_choices_update(region_v, model_v, _lang(request))
+            return controls.model_choices_update(region_v, model_v, _lang(request))
 
         region.change(on_region, [region, model], [model], **fast)
 
-        control_outputs = [resolution, duration_slider, duration_choice, duration,
-                           shot_type, audio_switch, audio_box, template, template_advice,
-                           prompt, negative_prompt, model_info]
+        followers = [parts[key] for key in form.first]  # what follows the model
 
-        def on_model(model_v: str, region_v: str, resolution_v: str, duration_v: float,
-                     template_v: str, request: gr.Request) -> tuple[Any, ...]:
-            return handlers.model_updates(model_v, region_v, resolution_v, duration_v,
-                                          template_v, _lang(request))
+        def on_model(data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+            values = values_of(data)
+            return by_component(controls.model_updates(values["model"], values["region"],
+                                                       values, _lang(request)))
 
-        model.change(on_model, [model, region, resolution, duration, template],
-                     control_outputs, **fast)
+        model.change(on_model, set(form_inputs), followers, **fast)
 
-        def on_template(template_v: str, request: gr.Request) -> tuple[Any, ...]:
-            return handlers.template_updates(template_v, _lang(request))
+        def on_template(template_v: str, request: gr.Request) -> dict[Any, Any]:
+            return by_component(controls.template_updates(template_v, _lang(request)))
 
-        template.change(on_template, [template], [template_advice, prompt, negative_prompt],
-                        **fast)
+        inputs["template"].change(on_template, [inputs["template"]],
+                                  [parts[key] for key in controls.template_updates("", "en")],
+                                  **fast)
 
-        # The slider and the choice both write the one `duration` value the request reads.
-        duration_slider.change(None, [duration_slider], [duration], js="(v) => v")
-        duration_choice.change(None, [duration_choice], [duration], js="(v) => v")
+        def describer(name: str) -> Callable[..., str]:
+            def on_media(upload_v: str | None, link_v: str, model_v: str, region_v: str,
+                         request: gr.Request) -> str:
+                return describe(name, upload_v, link_v, model_v, region_v, _lang(request))
+            return on_media
 
-        def on_image(image_v: str | None, url_v: str, request: gr.Request) -> str:
-            return handlers.describe_image(image_v, url_v, _lang(request))
-
-        gr.on([image.change, img_url.change], on_image, [image, img_url], [image_info],
-              trigger_mode="always_last", **fast)
-
-        def on_audio(file_v: str | None, url_v: str, model_v: str, region_v: str,
-                     request: gr.Request) -> str:
-            return handlers.describe_audio(file_v, url_v, model_v, region_v, _lang(request))
-
-        gr.on([audio_file.change, audio_url.change, model.change], on_audio,
-              [audio_file, audio_url, model, region], [audio_info], trigger_mode="always_last",
-              **fast)
-
-        form_fields = dict(zip(Form.names(), form_inputs))
-
-        def form_from(data: dict[Any, Any]) -> Form:
-            return Form(**{name: data[component] for name, component in form_fields.items()})
+        for field in MEDIA:  # the line under each picture or sound: what it is, or what is wrong
+            upload, link = (inputs[i.name] for i in inputs_of(field))
+            gr.on([upload.change, link.change, model.change], describer(field.name),
+                  [upload, link, model, region], [parts[f"{upload.elem_id}-info"]],
+                  trigger_mode="always_last", **fast)
 
         def on_preview(data: dict[Any, Any], request: gr.Request) -> tuple[str, ...]:
-            return handlers.preview_outputs(form_from(data), _lang(request), settings.simulated)
+            return preview_outputs(Form(**values_of(data)), _lang(request), settings.simulated)
 
         gr.on([c.change for c in form_inputs], on_preview, set(form_inputs),
               [output_size, price, code_curl, code_sdk], trigger_mode="always_last", **fast)
 
-        seed_random.click(lambda: -1, None, [seed], **fast)
-        seed_reuse.click(lambda r: handlers.last_seed(services, r), [record], [seed], **fast)
+        seed = inputs["seed"]
+        seed_random.click(lambda: -1, None, [seed], **fast)  # -1: a new random seed each time
+        seed_reuse.click(lambda r: last_seed(services, r), [record], [seed], **fast)
 
-        async def generate(image: str | None, img_url: str, audio_file: str | None,
-                           audio_url: str, prompt: str, negative_prompt: str, model: str,
-                           region: str, resolution: str, duration: float | None,
-                           shot_type: str | None, audio: bool, template: str | None,
-                           seed: float | None, prompt_extend: bool, watermark: bool,
-                           api_key: str | None = None,
-                           request: gr.Request = None):  # type: ignore[assignment]
+        async def generate(request: gr.Request, api_key: str | None = None, **form_v: Any):
             """Make a video from a picture. Streams (status, video, record); the record holds
             the task id. Parameters are named like the DashScope API's; `duration` and
             `resolution` must be values the model accepts, `seed` -1 means random."""
-            form = Form(image, img_url or "", audio_file, audio_url or "", prompt or "",
-                        negative_prompt or "", model, region, resolution, duration, shot_type,
-                        audio, template, seed, prompt_extend, watermark)
-            step: Step | None = None
-            async for step in handlers.generate(services, form, api_key, _lang(request),
-                                                _visitor(request)):
+            step = None
+            async for step in flows.generate(services, Form(**form_v), api_key, _lang(request),
+                                             _visitor(request)):
                 yield step.outputs()
             if step is not None and step.error:
                 # API callers get an exception; the page shows it as a toast next to the status.
@@ -316,26 +211,29 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         generate_btn.click(lambda: "", None, [notice], **fast)
         generate_btn.click(
-            generate, [*form_inputs, api_key], [status, video, record], api_name="generate",
+            generate, inputs_kwargs={**{name: inputs[name] for name in INPUT_NAMES},
+                                     "api_key": api_key},
+            outputs=[status, video, record], api_name="generate",
             api_visibility=settings.api_visibility,
             concurrency_limit=settings.generate_concurrency, show_progress="minimal")
 
         async def on_cancel(record_v: dict | None, request: gr.Request) -> str:
-            return await handlers.cancel(services, record_v, _lang(request))
+            return await flows.cancel(services, record_v, _lang(request))
 
         cancel_btn.click(on_cancel, [record], [notice], **fast)
 
         # "multiple": every record must be merged, also while the previous merge is rendering.
         record.change(None, [record, history], [history], js=MERGE_RECORD_JS,
                       trigger_mode="multiple")
+
         def on_history(history_v: Any, request: gr.Request) -> tuple[Any, str]:
-            return handlers.history_view(services, history_v, _lang(request))
+            return history_view(services, history_v, _lang(request))
 
         history.change(on_history, [history], [history_gallery, history_table],
                        trigger_mode="always_last", **fast)
 
         def on_select(history_v: Any, event: gr.SelectData) -> tuple[Any, Any, Any]:
-            chosen = handlers.selected_record(services, history_v, event.index)
+            chosen = selected_record(services, history_v, event.index)
             if chosen is None:
                 return None, gr.update(visible=False), gr.skip()
             chosen_record, chosen_video = chosen
@@ -343,26 +241,19 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         history_gallery.select(on_select, [history], [selected, reuse_btn, video], **fast)
 
-        reuse_outputs = {"region": region, "model": model, "image": image, "img_url": img_url,
-                         "audio_file": audio_file, "audio_url": audio_url, "prompt": prompt,
-                         "negative_prompt": negative_prompt, "resolution": resolution,
-                         "duration": duration, "shot_type": shot_type, "audio": audio_switch,
-                         "template": template, "seed": seed, "prompt_extend": prompt_extend,
-                         "watermark": watermark}
+        def on_reuse(selected_v: dict | None, request: gr.Request) -> dict[Any, Any]:
+            values = reuse_settings(services, selected_v, _lang(request))
+            return {inputs[name]: value for name, value in values.items()}
 
-        def on_reuse(selected_v: dict | None, request: gr.Request) -> tuple[Any, ...]:
-            return handlers.reuse_settings(services, selected_v, _lang(request))
-
-        reuse_btn.click(on_reuse, [selected],
-                        [reuse_outputs[name] for name in handlers.REUSE_FIELDS], **fast)
+        reuse_btn.click(on_reuse, [selected], form_inputs, **fast)
 
         async def on_resume(task_id: str, region_v: str, key_v: str | None,
                             history_v: list | None, request: gr.Request):
             lang = _lang(request)
-            steps = (handlers.resume_by_id(services, task_id, region_v, key_v, lang)
+            steps = (flows.resume_by_id(services, task_id, region_v, key_v, lang)
                      if (task_id or "").strip()  # no id: the history's unfinished tasks
-                     else handlers.restore(services, history_v, key_v, lang,
-                                           _visitor(request)))
+                     else flows.restore(services, history_v, key_v, lang,
+                                        _visitor(request)))
             async for step in steps:
                 yield step.outputs()
 
@@ -370,27 +261,30 @@ def build_app(settings: Settings) -> gr.Blocks:
                          concurrency_limit=settings.generate_concurrency,
                          api_visibility="private")
 
-        def on_load(data: dict[Any, Any], request: gr.Request) -> tuple[Any, ...]:
+        def on_load(data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
             lang = _lang(request)
-            form = form_from(data)
-            gallery_v, table_v = handlers.history_view(services, data[history], lang)
-            return (handlers.model_choices_update(form.region, form.model, lang),
-                    *handlers.model_updates(form.model, form.region, form.resolution,
-                                            form.duration, form.template, lang),
-                    gr.update(sample_labels=[t(k, lang) for k in example_keys] or [""]),
-                    gallery_v, table_v, t("st_nothing", lang),
-                    t(banner_key, lang, limit=settings.host_key_limit),
-                    *handlers.preview_outputs(form, lang, settings.simulated))
+            values = values_of(data)
+            gallery_v, table_v = history_view(services, data[history], lang)
+            shown = {model: controls.model_choices_update(values["region"], values["model"],
+                                                          lang),
+                     **by_component(controls.model_updates(values["model"], values["region"],
+                                                           values, lang)),
+                     example_set: gr.update(sample_labels=[t(k, lang) for k in example_keys]
+                                            or [""]),
+                     history_gallery: gallery_v, history_table: table_v,
+                     status: t("st_nothing", lang),
+                     banner: t(banner_key, lang, limit=settings.host_key_limit)}
+            previews = preview_outputs(Form(**values), lang, settings.simulated)
+            return {**shown, **dict(zip((output_size, price, code_curl, code_sdk), previews))}
 
         async def on_restore(history_v: list | None, key_v: str | None, request: gr.Request):
-            async for step in handlers.restore(services, history_v, key_v, _lang(request),
-                                               _visitor(request)):
+            async for step in flows.restore(services, history_v, key_v, _lang(request),
+                                            _visitor(request)):
                 yield step.outputs()
 
         demo.load(on_load, {history, *form_inputs},
-                  [model, *control_outputs, example_set, history_gallery, history_table, status,
-                   banner,
-                   output_size, price, code_curl, code_sdk],
+                  [model, *followers, example_set, history_gallery, history_table, status,
+                   banner, output_size, price, code_curl, code_sdk],
                   **fast).then(on_restore, [history, api_key], [status, video, record],
                                concurrency_limit=None, api_visibility="private")
 
@@ -408,29 +302,6 @@ def _quiet_queue(demo: gr.Blocks) -> None:
         queue.sleep_when_free = QUEUE_IDLE_SECONDS
     if queue is not None and hasattr(queue, "progress_update_sleep_when_free"):
         queue.progress_update_sleep_when_free = PROGRESS_IDLE_SECONDS
-
-
-# Counts the status line's clocks (handlers.ticking) in the page; the format is duration_text's.
-TICK_CLOCKS_JS = """
-() => {
-  const show = (s, zh) => {
-    const m = Math.floor(s / 60), r = s % 60, rr = String(r).padStart(2, "0");
-    return zh ? (m ? `${m} 分 ${rr} 秒` : `${r} 秒`) : (m ? `${m} min ${rr} s` : `${r} s`);
-  };
-  setInterval(() => {
-    const now = performance.now() / 1000;
-    for (const el of document.querySelectorAll(".wan-clock")) {
-      if (el.wanSeen === undefined) {
-        el.wanSeen = now;
-        el.wanStart = Number((el.className.match(/wan-s-(\\d+)/) || [0, 0])[1]);
-      }
-      const step = el.classList.contains("wan-down") ? -1 : 1;
-      const s = el.wanStart + step * (now - el.wanSeen);
-      el.textContent = show(Math.max(0, Math.round(s)), el.classList.contains("wan-zh"));
-    }
-  }, 500);
-}
-"""
 
 
 def deny_all_but(root: Path, keep: list[Path]) -> list[Path]:

@@ -1,42 +1,28 @@
-"""Which controls a model shows and what they offer, read from the catalog only."""
+"""Which controls a model shows and what they offer, read from the catalog and the field list:
+updates keyed by the controls' elem_ids, never a positional tuple."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any
 
+import gradio as gr
 from gradio.i18n import I18nData
 
 from client import catalog
-from client.catalog import Audio, Model
-from client.request import SHOT_TYPES
+from client.catalog import Model
+from client.fields import BY_NAME, FIELDS, Field, visible
 
-from .i18n import label, t
+from .i18n import EN, label, t
 
+Update = dict[str, Any]
 NO_TEMPLATE = ""
+_TEMPLATE = BY_NAME["template"]
 
 
-@dataclass(frozen=True)
-class DurationControl:
-    kind: Literal["range", "choice", "fixed"]
-    values: tuple[int, ...]
-    value: int
-
-
-@dataclass(frozen=True)
-class ControlSpec:
-    """Everything the page shows for one model in one region, in one language."""
-
-    model: Model
-    resolutions: tuple[str, ...]
-    resolution: str
-    resolution_fixed: bool
-    duration: DurationControl
-    shot_type: bool  # single / multi (wan2.6)
-    audio_switch: bool  # sound on/off (wan2.6-i2v-flash)
-    audio_input: bool  # voice or music upload (wan2.5 / wan2.6)
-    templates: tuple[tuple[str, str], ...]  # (label, id), first entry "no template"; empty if none
-    prompt_max: int
+def elem_id(field: Field) -> str:
+    """The page's id of a field's control (a media field's upload; its link is "<id>-url")."""
+    return field.label.replace("_", "-")
 
 
 def model_label(model: Model, region: str, lang: str) -> str:
@@ -59,53 +45,29 @@ def default_model(region: str) -> str:
     return catalog.models_in_region(region)[0].id
 
 
-def template_choices(model: Model, lang: str) -> tuple[tuple[str, str], ...]:
-    if not model.templates:
-        return ()
-    named = tuple((catalog.template_names(tid, lang), tid) for tid in model.templates)
-    return ((t("template_none", lang), NO_TEMPLATE), *named)
+def region_choices() -> list[tuple[str, str]]:
+    return [(f"{r.name_en} / {r.name_zh}", r.id) for r in catalog.REGIONS.values()]
 
 
-def all_template_choices(lang: str) -> tuple[tuple[str, str], ...]:
+def all_template_choices(lang: str) -> list[tuple[str, str]]:
     """Every template (before a model narrows the list, e.g. for the examples)."""
-    named = tuple((catalog.template_names(tid, lang), tid) for tid in catalog.TEMPLATES)
-    return ((t("template_none", lang), NO_TEMPLATE), *named)
+    return choice_list(_TEMPLATE, tuple(catalog.TEMPLATES), lang)
 
 
-def duration_control(model: Model, current: int | None) -> DurationControl:
-    value = current if current in model.durations else model.default_duration
-    if model.duration_is_fixed:
-        return DurationControl("fixed", model.durations, model.durations[0])
-    kind: Literal["range", "choice"] = "range" if model.duration_is_range else "choice"
-    return DurationControl(kind, model.durations, value)
+def choice_list(field: Field, values: tuple[Any, ...],
+                lang: str | None) -> list[tuple[I18nData | str, Any]]:
+    """(label, value) for a choice control; lang None: labels the browser translates. A choice
+    whose control shows "" when unset offers "" first, labelled "<label>_none"."""
+    def name(value: Any) -> Any:
+        if field is _TEMPLATE:
+            return catalog.template_names(value, lang or "en")
+        key = f"{field.label}_{value}"
+        if key not in EN:
+            return value
+        return t(key, lang) if lang else label(key)
 
-
-def control_spec(model_id: str, region: str, lang: str = "en", *,
-                 resolution: str | None = None, duration: int | None = None) -> ControlSpec:
-    """The controls for `model_id` in `region`, keeping the current values where still allowed."""
-    if region not in catalog.REGIONS:  # the page sends any value it likes
-        region = catalog.DEFAULT_REGION
-    model = catalog.model_in_region(model_id, region)
-    if model is None:
-        model = catalog.models_in_region(region)[0]
-    chosen_resolution = resolution if resolution in model.resolutions else model.default_resolution
-    return ControlSpec(
-        model=model,
-        resolutions=model.resolutions,
-        resolution=chosen_resolution,
-        resolution_fixed=len(model.resolutions) == 1,
-        duration=duration_control(model, duration),
-        shot_type=model.accepts_shot_type,
-        audio_switch=model.audio is Audio.SWITCHABLE,
-        audio_input=model.accepts_audio_url,
-        templates=template_choices(model, lang),
-        prompt_max=model.prompt_max,
-    )
-
-
-def shot_choices_i18n() -> list[tuple[I18nData, str]]:
-    """Single / multi, labelled in the browser's language."""
-    return [(label(f"shot_{s}"), s) for s in SHOT_TYPES]
+    none = [(t(f"{field.label}_none", lang or "en"), "")] if field.shown == "" else []
+    return none + [(name(v), v) for v in values]
 
 
 def template_advice(template_id: str | None, lang: str) -> str:
@@ -116,3 +78,93 @@ def template_advice(template_id: str | None, lang: str) -> str:
         return ""
     advice = template.advice_zh if lang == "zh" else template.advice_en
     return t("template_advice", lang, name=catalog.template_names(template_id, lang), advice=advice)
+
+
+def _region(value: Any) -> str:
+    """The page's region, or the default one for a value that is no region."""
+    return value if value in catalog.REGIONS else catalog.DEFAULT_REGION
+
+
+def model_choices_update(region: Any, current: str | None, lang: str) -> Update:
+    region = _region(region)
+    choices = model_choices(region, lang)
+    ids = [value for _, value in choices]
+    return gr.update(choices=choices, value=current if current in ids else ids[0])
+
+
+def model_updates(model_id: Any, region: Any, current: Mapping[str, Any],
+                  lang: str) -> dict[str, Update]:
+    """Updates, by elem_id, for every control that follows the model: what it offers, whether
+    it is shown, the values kept where the model still allows them (`current`: the form's
+    values by input name), the template's advice and the model's description."""
+    region = _region(region)
+    model = (catalog.model_in_region(model_id, region)
+             or catalog.models_in_region(region)[0])  # the page sends any value it likes
+    template = current.get("template")
+    templated = bool(template) and template in model.templates
+    updates: dict[str, Update] = {}
+    for field in FIELDS:
+        if field.kind == "number" and callable(field.choices):
+            updates.update(_numbers(field, model, current.get(field.name), lang))
+        else:
+            props = _props(field, model, current.get(field.name), templated, lang)
+            if props:
+                target = elem_id(field) + ("-inputs" if field.kind == "media" else "")
+                updates[target] = gr.update(**props)
+    kept = template if templated else NO_TEMPLATE
+    # "" rather than None: None would leave the previous model's text in place.
+    updates["template-advice"] = gr.update(value=template_advice(kept, lang), visible=templated)
+    updates["model-info"] = gr.update(value=model_label(model, region, lang))
+    return updates
+
+
+def _props(field: Field, model: Model, current: Any, templated: bool,
+           lang: str) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    if field.refusal is not None or field.prompt_part:
+        props["visible"] = visible(model, field) and not (templated and field.prompt_part)
+    if callable(field.choices):
+        allowed = field.allowed(model) or ()
+        kept = current if current in allowed else _unset(field, model)
+        props.update(choices=choice_list(field, allowed, lang) if field.kind == "dropdown"
+                     else list(allowed), value=kept)
+        if field.kind == "radio":
+            props.update(interactive=len(allowed) > 1, info=_fixed_note(field, allowed, lang))
+    if field.max_chars is not None:
+        props["max_length"] = field.max_chars(model)
+    return props
+
+
+def _numbers(field: Field, model: Model, current: Any, lang: str) -> dict[str, Update]:
+    """A number the model offers a few values of: a slider for a long run of whole numbers, else
+    a radio (fixed when there is one value); both write the one hidden value the form reads."""
+    allowed = field.allowed(model) or ()
+    if isinstance(current, (int, float)) and not isinstance(current, bool):
+        current = int(current)  # the page's number arrives as a float
+    value = current if current in allowed else _unset(field, model)
+    ranged = catalog.is_range(allowed)
+    key = elem_id(field)
+    slider = (gr.update(visible=True, minimum=allowed[0], maximum=allowed[-1], value=value, step=1)
+              if ranged else gr.update(visible=False))
+    choice = gr.update(visible=not ranged, choices=list(allowed), value=value,
+                       interactive=not ranged and len(allowed) > 1,
+                       info=_fixed_note(field, allowed, lang))
+    return {f"{key}-slider": slider, f"{key}-choice": choice, f"{key}-value": gr.update(value=value)}
+
+
+def _unset(field: Field, model: Model) -> Any:
+    return field.fallback(model) if field.fallback is not None else field.shown
+
+
+def _fixed_note(field: Field, allowed: tuple[Any, ...], lang: str) -> str:
+    """ "This model makes … only" when it allows one value; "" clears an earlier note."""
+    key = f"fixed_{field.name}"
+    return t(key, lang, value=allowed[0]) if len(allowed) == 1 and key in EN else ""
+
+
+def template_updates(template: str | None, lang: str) -> dict[str, Update]:
+    """While a template is chosen its advice shows and the prompt's parts hide."""
+    chosen = bool(template)
+    updates = {elem_id(f): gr.update(visible=not chosen) for f in FIELDS if f.prompt_part}
+    updates["template-advice"] = gr.update(value=template_advice(template, lang), visible=chosen)
+    return updates

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from client.catalog import TASK_LIFETIME_HOURS
+from client.fields import MEDIA_FIELDS
 from client.request import VideoRequest, source_kind
 
 from .messages import sentence_key
@@ -17,7 +18,6 @@ from .store import VideoStore
 
 __all__ = ["HISTORY_LIMIT", "Record", "finished_videos", "needs_follow", "record_of",
            "request_of"]
-MEDIA_FIELDS = ("image", "audio_url")
 UPLOAD_PREFIX = "upload:"
 
 

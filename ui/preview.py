@@ -1,36 +1,70 @@
-"""What a request will cost and produce, and the same request as curl and Python SDK code."""
+"""Before generating: what a request will cost and produce, and the same request as curl and
+Python SDK code, both rendered from the JSON it sends (client.request.to_payload)."""
 
 from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 from client import catalog
-from client.request import VideoRequest, deployed_model, has_sound, source_kind, to_payload
+from client.errors import InvalidInput
+from client.fields import MEDIA, Field
+from client.request import (
+    VideoRequest,
+    deployed_model,
+    estimated_price,
+    has_sound,
+    image_info,
+    predict_output_size,
+    source_kind,
+    to_payload,
+    validate,
+)
+
+from .form import Form, build_request
+from .i18n import t
+from .messages import error_sentence
 
 CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
 KEY_PLACEHOLDER = "$DASHSCOPE_API_KEY"  # the code never carries a key, only this reference
-_LOCAL_IMAGE = "https://example.com/your-picture.jpg"
-_LOCAL_AUDIO = "https://example.com/your-audio.mp3"
-
-
-def _shown_media(value: str | None, stand_in: str) -> str | None:
-    """Public URLs as they are; a local file or data URI becomes a stand-in URL to replace."""
-    if value is None:
-        return None
-    return value if source_kind(str(value)) in ("url", "oss") else stand_in
+# A local file or data URI becomes a public link to replace in curl (and an inline one in the
+# SDK code, which uploads local files itself).
+STAND_INS = {"image": "https://example.com/your-picture.jpg",
+             "audio": "https://example.com/your-audio.mp3"}
+_NOUNS = {"image": "picture", "audio": "audio"}
+# The input keys VideoSynthesis.call (dashscope 2.0.2) takes as keywords; any other input key
+# goes in its extra_input. Every parameters key is a keyword too: the ones it does not name it
+# puts into parameters itself.
+SDK_INPUT_KEYWORDS = ("prompt", "negative_prompt", "template", "img_url", "audio_url",
+                      "first_frame_url", "last_frame_url", "media")
 
 
 def _base_url(region: str) -> str:
     return catalog.REGIONS[region].base_url
 
 
+def _curl_media(field: Field, value: str | Path | None) -> str | None:
+    if value is None:
+        return None
+    return str(value) if source_kind(str(value)) in ("url", "oss") else STAND_INS[field.media or ""]
+
+
+def _sdk_media(field: Field, value: str | Path | None) -> str | None:
+    if value is None:
+        return None
+    kind = source_kind(str(value))
+    if kind in ("url", "oss"):
+        return str(value)
+    if kind == "file":
+        return "file://" + str(value).removeprefix("file://")
+    return STAND_INS[field.media or ""]
+
+
 def curl_code(req: VideoRequest) -> str:
     """A curl command that creates the same task; the key is read from the environment."""
-    payload = to_payload(req, _shown_media(str(req.image), _LOCAL_IMAGE) or "",
-                         _shown_media(None if req.audio_url is None else str(req.audio_url),
-                                      _LOCAL_AUDIO))
+    payload = to_payload(req, *(_curl_media(f, getattr(req, f.name)) for f in MEDIA))
     body = json.dumps(payload, ensure_ascii=False, indent=2)
     lines = [f"curl -X POST {_base_url(req.region)}{CREATE_PATH} \\",
              "  -H 'X-DashScope-Async: enable' \\",
@@ -42,58 +76,36 @@ def curl_code(req: VideoRequest) -> str:
 
 
 def _local_note(req: VideoRequest) -> str:
-    local = [name for name, value in (("picture", req.image), ("audio", req.audio_url))
-             if value is not None and source_kind(str(value)) not in ("url", "oss")]
+    local = [_NOUNS[f.media or ""] for f in MEDIA if (value := getattr(req, f.name)) is not None
+             and source_kind(str(value)) not in ("url", "oss")]
     if not local:
         return ""
     return (f"# Your {' and '.join(local)} is a local file: put it at a public https:// link and "
             "use that link below (the Python SDK can upload local files itself).")
 
 
+def sdk_arguments(payload: dict[str, Any]) -> list[tuple[str, Any]]:
+    """VideoSynthesis.call's keyword arguments for a create JSON."""
+    given = payload.get("input", {})
+    extra = {k: v for k, v in given.items() if k not in SDK_INPUT_KEYWORDS}
+    args: list[tuple[str, Any]] = [("model", payload["model"])]
+    args += [(k, v) for k, v in given.items() if k in SDK_INPUT_KEYWORDS]
+    if extra:
+        args.append(("extra_input", extra))
+    return args + list(payload.get("parameters", {}).items())
+
+
 def sdk_code(req: VideoRequest) -> str:
     """The same request with the official dashscope SDK; local files become file:// paths."""
-    model = deployed_model(req.model, req.region)
-    args: list[tuple[str, Any]] = [("api_key", None), ("model", req.model)]
-    args.append(("img_url", _sdk_media(req.image)))
-    if req.template is not None:
-        args.append(("template", req.template))
-    else:
-        if req.prompt:
-            args.append(("prompt", req.prompt))
-        if req.negative_prompt:
-            args.append(("negative_prompt", req.negative_prompt))
-        args.append(("prompt_extend", req.prompt_extend))
-    if req.audio_url is not None:
-        args.append(("audio_url", _sdk_media(req.audio_url)))
-    args.append(("resolution", req.resolution or model.default_resolution))
-    if not model.duration_is_fixed:
-        args.append(("duration", req.duration or model.default_duration))
-    if req.shot_type is not None:
-        args.append(("shot_type", req.shot_type))
-    if req.audio is not None:
-        args.append(("audio", req.audio))
-    if req.seed is not None:
-        args.append(("seed", req.seed))
-    args.append(("watermark", req.watermark))
-    rendered = []
-    for name, value in args:
-        text = 'os.environ["DASHSCOPE_API_KEY"]' if name == "api_key" else _py(value)
-        rendered.append(f"    {name}={text},")
+    payload = to_payload(req, *(_sdk_media(f, getattr(req, f.name)) for f in MEDIA))
+    rendered = ['    api_key=os.environ["DASHSCOPE_API_KEY"],']
+    rendered += [f"    {name}={_py(value)}," for name, value in sdk_arguments(payload)]
     lines = ["# pip install dashscope", "import os", "", "import dashscope",
              "from dashscope import VideoSynthesis", "",
              f'dashscope.base_http_api_url = "{_base_url(req.region)}"',
              "response = VideoSynthesis.call(", *rendered, ")",
              "print(response.output.video_url)"]
     return "\n".join(lines)
-
-
-def _sdk_media(value: str | Any) -> str:
-    kind = source_kind(str(value))
-    if kind in ("url", "oss"):
-        return str(value)
-    if kind == "file":
-        return "file://" + str(value).removeprefix("file://")
-    return _LOCAL_IMAGE
 
 
 def _py(value: Any) -> str:
@@ -103,3 +115,45 @@ def _py(value: Any) -> str:
 def output_seconds_and_sound(req: VideoRequest) -> tuple[int, bool]:
     model = deployed_model(req.model, req.region)
     return (model.default_duration if req.duration is None else req.duration), has_sound(req)
+
+
+def preview_outputs(form: Form, lang: str, simulated: bool) -> tuple[str, str, str, str]:
+    """(predicted video size, estimated price, curl, Python SDK code) for the form as it is."""
+    try:
+        req = build_request(form)
+        missing = {f.name: STAND_INS[f.media or ""] for f in MEDIA  # the code shows a stand-in
+                   if f.required and getattr(req, f.name) is None}
+        checked = validate(req.replace(**missing), check_media=False)
+    except InvalidInput as exc:
+        sentence = "⚠ " + error_sentence(exc, lang)
+        return sentence, "", "# " + sentence, "# " + sentence
+    seconds, sound = output_seconds_and_sound(checked)
+    size = _predicted_size(req.image, checked, seconds, sound, lang)
+    price = estimated_price(checked)
+    if price is None:
+        price_text = t("price_unknown", lang)
+    else:
+        amount, currency = price
+        price_text = t("price_value", lang, amount=f"{amount:g}", currency=currency,
+                       duration=seconds, rate=f"{amount / seconds:g}",
+                       checked=catalog.PRICES_CHECKED)
+    if simulated:
+        price_text = t("price_simulated", lang, value=price_text)
+    return size, price_text, curl_code(checked), sdk_code(checked)
+
+
+def _predicted_size(image: str | Path | None, req: VideoRequest, seconds: int, sound: bool,
+                    lang: str) -> str:
+    assert req.resolution is not None
+    if image is None:
+        return t("size_needs_image", lang, resolution=req.resolution)
+    try:
+        info = image_info(image)
+    except InvalidInput as exc:
+        return "⚠ " + error_sentence(exc, lang)
+    if info is None:
+        return t("size_from_url", lang, pixels=f"{catalog.TIER_PIXELS[req.resolution]:,}",
+                 resolution=req.resolution)
+    width, height = predict_output_size(info.width, info.height, req.resolution)
+    return t("size_predicted", lang, width=width, height=height, duration=seconds,
+             fps=catalog.FPS, sound=t("size_sound" if sound else "size_silent", lang))

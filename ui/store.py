@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -79,7 +80,10 @@ class VideoStore:
         if not kept.is_file():
             # A name of its own: two requests may keep the same picture at the same moment.
             partial = kept.with_name(f".{kept.name}.{secrets.token_hex(4)}.part")
-            shutil.copyfile(path, partial)
+            try:
+                os.link(path, partial)  # the same file: no copy, and its probe is reused
+            except OSError:  # another file system
+                shutil.copyfile(path, partial)
             partial.replace(kept)
         else:
             kept.touch()  # recently used: pruned last

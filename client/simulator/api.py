@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from .. import catalog
 from ..catalog import Audio, Model
 from ..errors import InvalidInput
+from ..fields import FIELDS
 from ..links import LinkFetcher
 from ..media import ImageInfo
 from ..request import VideoRequest, from_payload, has_sound, predict_output_size, validate
@@ -24,7 +25,7 @@ from .context import Simulator
 from .faults import Fault
 from .gate import FAULT_SCOPE_KEY
 from .intake import check_audio, check_image, fetch_media, invalid_parameter
-from .responses import MESSAGES, NO_KEY_MESSAGE, SYNC_CALL_MESSAGE, ApiRefusal, ok
+from .responses import NO_KEY_MESSAGE, SYNC_CALL_MESSAGE, ApiRefusal, message_for, ok
 from .state import SimTask, account_of
 from .worker import RenderInput
 
@@ -34,16 +35,9 @@ LIST_TIME_FORMAT = "%Y%m%d%H%M%S"
 PAGE_SIZE_MAX = 100
 # JSON types of the create call's string and switch fields (numbers are checked by validate()).
 _WIRE_TYPES: dict[tuple[str, str], type] = {
-    ("input", "prompt"): str,
-    ("input", "negative_prompt"): str,
-    ("input", "img_url"): str,
-    ("input", "audio_url"): str,
-    ("input", "template"): str,
-    ("parameters", "resolution"): str,
-    ("parameters", "shot_type"): str,
-    ("parameters", "prompt_extend"): bool,
-    ("parameters", "watermark"): bool,
-    ("parameters", "audio"): bool,
+    (f.wire[0], f.wire[1]): f.json_type
+    for f in FIELDS
+    if f.wire is not None and len(f.wire) == 2 and f.json_type is not int
 }
 _TYPE_NAMES = {str: "a string", bool: "true or false"}
 
@@ -215,7 +209,7 @@ def _admit(
         )
         if fault is not None and fault.name == "fail":
             code = fault.params.get("code", "InternalError")
-            task.forced_failure = (code, fault.params.get("message", MESSAGES.get(code, code)))
+            task.forced_failure = (code, fault.params.get("message", message_for(code)))
         task.expired_url = fault is not None and fault.name == "expired-url"
         task.truncated_download = fault is not None and fault.name == "truncated"
         sim.store.add_task(task)
@@ -291,7 +285,7 @@ def _status_body(
     if status == "FAILED":
         code, message = task.forced_failure or (
             "InternalError.Algo",
-            MESSAGES["InternalError.Algo"],
+            message_for("InternalError.Algo"),
         )
         output.update(code=code, message=message)
     elif status == "SUCCEEDED":

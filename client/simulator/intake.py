@@ -10,20 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 
 from .. import media
 from ..errors import InvalidInput
+from ..fields import FIELDS
 from ..links import LinkFetcher, LinkRefused
 from ..media import ImageInfo
 from ..request import decode_data_uri, source_kind
-from .responses import FORMAT_UNSUPPORTED_MESSAGE, MESSAGES, ApiRefusal
+from .responses import FORMAT_UNSUPPORTED_MESSAGE, ApiRefusal, message_for
 from .state import Store
 
 # VideoRequest field -> where it sits in the create JSON, so messages name the wire field.
-WIRE_FIELDS = {
-    "image": "input.img_url",
-    "prompt": "input.prompt",
-    "negative_prompt": "input.negative_prompt",
-    "audio_url": "input.audio_url",
-    "template": "input.template",
-}
+WIRE_FIELDS = {f.name: f.wire_name for f in FIELDS if f.wire is not None}
 
 
 def wire_field(field_name: str) -> str:
@@ -62,7 +57,7 @@ async def fetch_media(
     except LinkRefused as refusal:
         raise ApiRefusal(
             "InvalidParameter.DataInspection",
-            f"{MESSAGES['InvalidParameter.DataInspection']} ({wire_field(field_name)}: {refusal})",
+            f"{message_for('InvalidParameter.DataInspection')} ({wire_field(field_name)}: {refusal})",
         ) from None
 
 

@@ -5,7 +5,8 @@ page says exceeding either limit "triggers throttling"):
 - Submissions: per key and model (the rate-limit table gives each model its own row; the
   values follow its family), at most ``Model.submit_per_second`` creates in any sliding 1 s
   window (429 Throttling.RateQuota), and at most ``Model.concurrent_tasks`` unfinished (PENDING or
-  RUNNING) tasks (429 Throttling.AllocationQuota). Refused submissions do not count.
+  RUNNING) tasks (429 Throttling.AllocationQuota, in the usual wording of client.error_codes:
+  waiting helps, unlike its free-quota wording). Refused submissions do not count.
 - Status: per key, at most ``catalog.STATUS_QUERIES_PER_SECOND`` GET /tasks and GET /tasks/{id}
   calls in any sliding 1 s window (429 Throttling.RateQuota).
 - Every 429 carries Retry-After: whole seconds until a slot frees (at least 1).

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
 from ui.app import build_app, launch_options
 from ui.handlers import Services
 from ui.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -54,3 +49,9 @@ def studio_settings(sim: Any, tmp_path: Path) -> Settings:
 @pytest.fixture
 def services(studio_settings: Settings) -> Services:
     return Services.create(studio_settings)
+
+
+@pytest.fixture
+def byok_settings(studio_settings: Settings, sim: Any) -> Settings:
+    """The studio off the demo: each visitor's own key is used (one account per key)."""
+    return replace(studio_settings, simulator_url=None, base_url=sim.base_url)

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-FORM_ORDER = ("image", "img_url", "audio_file", "audio_url", "prompt", "negative_prompt",
-              "model", "region", "resolution", "duration", "shot_type", "audio", "template",
-              "seed", "prompt_extend", "watermark")
+from ui.form import INPUT_NAMES
+
+FORM_ORDER = INPUT_NAMES  # /generate's parameters before api_key, in order
 
 
 @dataclass

@@ -13,9 +13,10 @@ from client.errors import InvalidInput
 from client.request import source_kind, validate
 from tests.hardening.conftest import collect, launched
 from tests.hardening.corpus import Case, build_corpus, client_refusal
-from ui import handlers
-from ui.handlers import Form
+from ui import flows
+from ui.form import Form, build_request
 from ui.messages import field_name
+from ui.preview import preview_outputs
 
 # The studio's own name for a field when it differs from the client's (a typed picture link).
 STUDIO_FIELDS = {"image": ("image", "img_url"), "audio_url": ("audio_url",)}
@@ -52,7 +53,7 @@ def dropped_by_the_studio(case: Case, form: Form) -> bool:
     """A value the studio never sends for this model (its control is hidden, or -1 = random
     seed): the request the studio builds must then be valid and free of it."""
     try:
-        req = handlers.build_request(form)
+        req = build_request(form)
     except InvalidInput:
         return False
     wanted = {"shot_type": req.shot_type is None, "audio": req.audio is None,
@@ -71,14 +72,14 @@ def test_corpus_through_the_studio_handlers(corpus: list[Case], services: Any, s
     for case in corpus:
         form = form_of(case)
         if case.field is None or dropped_by_the_studio(case, form):
-            shown = handlers.preview_outputs(form, "en", simulated=True)  # size, price, code…
+            shown = preview_outputs(form, "en", simulated=True)  # size, price, code…
             if any("⚠" in part for part in shown):
                 problems.append(f"{case.name}: the studio refused a valid request: {shown[0]}")
             dropped += case.field is not None
             accepted += case.field is None
             continue
         try:
-            steps = collect(handlers.generate(services, form, None, "en", "hardening"))
+            steps = collect(flows.generate(services, form, None, "en", "hardening"))
         except Exception as exc:  # noqa: BLE001 - a crash is what this test exists to catch
             crashes += 1
             problems.append(f"{case.name}: crashed: {exc!r}")

@@ -19,6 +19,7 @@ from tests.media_factory import write_image
 from ui import handlers
 from ui.handlers import Form, Services
 from ui.history import Record
+from ui.settings import Settings
 from ui.store import VideoStore
 
 LANES = 6
@@ -131,9 +132,9 @@ class Ledger:
 
 
 @pytest.fixture
-def byok(studio_settings: Any, sim: Any) -> Services:
+def byok(byok_settings: Settings) -> Services:
     """The studio off the demo: each visitor's own key is used (one account per key)."""
-    return Services.create(replace(studio_settings, simulator_url=None, base_url=sim.base_url))
+    return Services.create(byok_settings)
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from client.simulator.state import account_of
-from tests.hardening.conftest import free_port, launched
+from tests.conftest import free_port
+from tests.hardening.conftest import launched
 from tests.hardening.studio_http import call, fn_index, generate_data, upload
 from tests.media_factory import write_image
 from ui.settings import Settings

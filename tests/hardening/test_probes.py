@@ -7,7 +7,6 @@ import io
 import os
 import struct
 import time
-import wave
 from pathlib import Path
 
 import av
@@ -21,7 +20,7 @@ from client.media import probe_audio, probe_image
 from client.simulator.server import SimConfig, start_simulator
 from tests.hardening.loopback import MB, file_body, serving
 from tests.integration.helpers import CREATE, payload
-from tests.media_factory import tone, write_encoded, write_image
+from tests.media_factory import tone, write_encoded, write_image, write_wav
 
 RATE = 8000  # MPEG-2.5 layer III at 8 kbit/s: 1000 bytes a second
 LYING_HOURS = 4
@@ -149,12 +148,7 @@ def test_mp3_length_from_samples_at_the_limits(tmp_path, seconds, accepted):
 
 
 def test_a_wav_header_claiming_more_than_it_holds_is_measured_by_its_samples(tmp_path):
-    path = tmp_path / "short.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((tone(4.0, RATE) * 32767).astype("<i2").tobytes())
+    path = write_wav(tmp_path / "short.wav", 4.0, RATE)
     data = bytearray(path.read_bytes())
     data[40:44] = struct.pack("<I", 40 * RATE * 2)  # the data chunk now claims 40 s
     path.write_bytes(bytes(data))

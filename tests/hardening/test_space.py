@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.hardening.conftest import free_port
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

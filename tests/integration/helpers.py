@@ -12,7 +12,9 @@ from typing import Any
 import av
 import httpx
 
+from client.simulator.context import RequestRecord
 from client.simulator.server import RunningSimulator
+from client.simulator.state import account_of
 from tests.media_factory import image_bytes
 
 CREATE = "/services/aigc/video-generation/video-synthesis"
@@ -76,6 +78,16 @@ class Raw:
 
     def close(self) -> None:
         self.http.close()
+
+
+def creates(sim: RunningSimulator, key: str) -> list[RequestRecord]:
+    """The create calls the simulator received with this key, answered or not."""
+    return [r for r in sim.requests if r.account == account_of(key) and r.route == "create"]
+
+
+def account_tasks(raw: Raw) -> list[str]:
+    """The ids of the tasks on the raw client's account, as its task list shows them."""
+    return [row["task_id"] for row in raw.list(page_size=100).json()["data"]]
 
 
 def payload(model: str, image: str | None = None, **params: Any) -> dict[str, Any]:

@@ -8,43 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from client import catalog, events, recovery
+from client import catalog, events
 from client.__main__ import main
+from client.error_codes import FREE_QUOTA_MESSAGE
 from client.errors import NotSent, QuotaExhausted
 from client.http import WanClient
 from client.pipeline import run_job
 from client.request import VideoRequest, predict_output_size
-from client.simulator.state import account_of
 from client.slots import SlotQueue
-from tests.integration.helpers import Raw, assert_video, payload
+from tests.integration.helpers import account_tasks, assert_video, creates, payload
 from tests.media_factory import write_image
 
 MODEL = "wan2.2-i2v-flash"
-
-
-@pytest.fixture(autouse=True)
-def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The task list is re-read after 0.1 s instead of 1 s and 2 s."""
-
-    async def short(seconds: float) -> None:
-        await asyncio.sleep(min(seconds, 0.1))
-
-    monkeypatch.setattr(recovery, "_sleep", short)
-
-
-@pytest.fixture
-def raw(sim, api_key):
-    client = Raw(sim, api_key)
-    yield client
-    client.close()
-
-
-def creates(sim, key: str) -> list:
-    return [r for r in sim.requests if r.account == account_of(key) and r.route == "create"]
-
-
-def account_tasks(raw: Raw) -> list[str]:
-    return [row["task_id"] for row in raw.list(page_size=100).json()["data"]]
+pytestmark = pytest.mark.usefixtures("quick_rechecks")
 
 
 def cli(sim, key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -124,7 +100,7 @@ def test_throttled_creates_are_waited_out_in_one_layer(sim, api_key, raw, tmp_pa
 
 def test_a_used_up_free_quota_is_said_once_and_not_retried(sim, api_key, raw, tmp_path):
     sim.faults.add("429", route="create", times=5, code="Throttling.AllocationQuota",
-                   message="Free allocated quota exceeded.")
+                   message=FREE_QUOTA_MESSAGE)
     seen = asyncio.run(_run(sim, api_key, tmp_path))
     assert isinstance(seen[-1], events.Failed) and isinstance(seen[-1].error, QuotaExhausted)
     assert len(creates(sim, api_key)) == 1 and account_tasks(raw) == []

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from client.simulator.responses import MESSAGES
+from client.error_codes import ERROR_CODES
 from tests.integration.helpers import Raw, data_uri, payload
 from tests.media_factory import image_bytes
-
-
-@pytest.fixture
-def raw(sim, api_key):
-    client = Raw(sim, api_key)
-    yield client
-    client.close()
 
 
 def refused(answer, status: int, code: str) -> str:
@@ -62,7 +55,7 @@ def test_missing_async_header(raw):
     ],
 )
 def test_bad_request_codes(raw, body, code):
-    assert refused(raw.create(body), 400, code) == MESSAGES[code]
+    assert refused(raw.create(body), 400, code) == ERROR_CODES[code].message
 
 
 @pytest.mark.parametrize("model", ["wan2.6-i2v-us", "wan2.1-i2v-plus", "wan9-i2v", "wan2.6-t2v"])
@@ -158,10 +151,8 @@ def test_bad_data_uri_images(raw, image, code, words):
     ],
 )
 def test_image_rules(raw, w, h, fmt, words):
-    import base64
-
-    uri = f"data:image/{fmt.lower()};base64," + base64.b64encode(image_bytes(w, h, fmt)).decode()
-    message = refused(raw.create(payload("wan2.2-i2v-flash", uri)), 400, "InvalidParameter")
+    message = refused(raw.create(payload("wan2.2-i2v-flash", data_uri(w, h, fmt))), 400,
+                      "InvalidParameter")
     assert message.startswith("input.img_url:") and words in message
 
 

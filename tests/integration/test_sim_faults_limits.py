@@ -9,16 +9,10 @@ import httpx
 import pytest
 
 from client.simulator.faults import Fault, FaultPlan
+from tests.conftest import FakeClock
 from tests.integration.helpers import Raw, payload
 
 FAULT = "X-Wan-Sim-Fault"
-
-
-@pytest.fixture
-def raw(sim, api_key):
-    client = Raw(sim, api_key)
-    yield client
-    client.close()
 
 
 def quick() -> dict:
@@ -190,21 +184,11 @@ def test_concurrent_task_limit(start_sim, api_key):
     assert raw.create(payload("wan2.6-i2v-flash", resolution="720P", duration=2)).status_code == 200
 
 
-class FrozenClock:
-    """Time that moves only when the test says, so a 1 s window is counted exactly."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_submit_rate_limit(start_sim, api_key):
     limited = start_sim(
         task_seconds=0, limits=True, faults=FaultPlan([Fault("fail", route="create")])
     )  # tasks end at once, so only the rate can refuse
-    limited.sim.limits.clock = clock = FrozenClock()
+    limited.sim.limits.clock = clock = FakeClock()  # a 1 s window counted exactly
     raw = Raw(limited, api_key)
     assert [raw.create(quick()).status_code for _ in range(3)] == [200, 200, 429]
     clock.now += 0.4
@@ -217,7 +201,7 @@ def test_submit_rate_limit(start_sim, api_key):
 
 def test_status_query_limit(start_sim, api_key):
     limited = start_sim(limits=True)
-    limited.sim.limits.clock = clock = FrozenClock()
+    limited.sim.limits.clock = clock = FakeClock()
     raw = Raw(limited, api_key)
     codes = [raw.http.get("/tasks/x", headers=raw.headers).status_code for _ in range(21)]
     assert codes == [200] * 20 + [429]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ import httpx
 import pytest
 
 from client.request import predict_output_size
+from tests.conftest import free_port
 from tests.integration.helpers import CREATE, assert_video, payload
 from tests.media_factory import write_image
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -14,19 +14,12 @@ import httpx
 import pytest
 from PIL import Image
 
+from client.error_codes import ERROR_CODES
 from client.request import predict_output_size
-from client.simulator.responses import MESSAGES
 from tests.integration.helpers import Raw, assert_video, data_uri, payload
 from tests.media_factory import image_bytes, write_image
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
-
-
-@pytest.fixture
-def raw(sim, api_key):
-    client = Raw(sim, api_key)
-    yield client
-    client.close()
 
 
 def test_pending_running_succeeded_shapes(start_sim, api_key):
@@ -187,7 +180,7 @@ def test_cancel_pending_only(start_sim, api_key):
     again = raw.cancel(task_id)
     assert again.status_code == 400
     assert again.json()["code"] == "UnsupportedOperation"
-    assert again.json()["message"] == MESSAGES["UnsupportedOperation"]
+    assert again.json()["message"] == ERROR_CODES["UnsupportedOperation"].message
     assert raw.list(status="CANCELED").json()["total"] == 1
 
 

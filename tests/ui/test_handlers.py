@@ -25,13 +25,26 @@ from ui.settings import Settings, load_settings
 from ui.store import VideoStore
 
 MODEL_AND_REGION = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region(r)]
-(RES, SLIDER, CHOICE, VALUE, SHOT, SWITCH, AUDIO_BOX, TEMPLATE, ADVICE, PROMPT,
- NEGATIVE, MODEL_INFO) = range(12)
+# The controls' elem_ids: updates are keyed by them.
+(RES, SLIDER, CHOICE, VALUE, SHOT, SWITCH, AUDIO_BOX, TEMPLATE, ADVICE, PROMPT, NEGATIVE,
+ EXTEND, MODEL_INFO) = ("resolution", "duration-slider", "duration-choice", "duration-value",
+                        "shot-type", "audio-switch", "audio-inputs", "template",
+                        "template-advice", "prompt", "negative-prompt", "prompt-extend",
+                        "model-info")
 
 
 def updates(model: str, region: str, template: str | None = "", lang: str = "en",
-            resolution: str | None = None, duration: float | None = None) -> tuple[dict, ...]:
-    return handlers.model_updates(model, region, resolution, duration, template, lang)
+            resolution: str | None = None, duration: float | None = None) -> dict[str, dict]:
+    current = {"resolution": resolution, "duration": duration, "template": template}
+    return handlers.model_updates(model, region, current, lang)
+
+
+def describe_image(image: str | None, link: str, lang: str) -> str:
+    return handlers.describe("image", image, link, "wan2.6-i2v-flash", "beijing", lang)
+
+
+def describe_audio(audio: str | None, link: str, model: str, region: str, lang: str) -> str:
+    return handlers.describe("audio_url", audio, link, model, region, lang)
 
 
 def is_record(value: Any) -> bool:
@@ -100,13 +113,17 @@ def test_current_values_are_kept_when_the_new_model_allows_them() -> None:
 def test_a_template_hides_the_prompt_and_gives_advice_in_the_ui_language() -> None:
     u = updates("wanx2.1-i2v-plus", "beijing", template="hug", lang="zh")
     assert u[PROMPT]["visible"] is False and u[NEGATIVE]["visible"] is False
+    assert u[EXTEND]["visible"] is False  # prompt rewriting is not sent with a template
     assert "爱的抱抱" in u[ADVICE]["value"] and "两人" in u[ADVICE]["value"]
     names = {v: name for name, v in u[TEMPLATE]["choices"]}
     assert names["flying"] == "魔法悬浮"
-    advice, prompt, negative = handlers.template_updates("", "en")
-    assert prompt["visible"] and negative["visible"] and not advice["visible"]
-    advice, prompt, _ = handlers.template_updates("flying", "en")
-    assert not prompt["visible"] and "Magic levitation" in advice["value"]
+    cleared = handlers.template_updates("", "en")
+    assert set(cleared) == {ADVICE, PROMPT, NEGATIVE, EXTEND}
+    assert cleared[PROMPT]["visible"] and cleared[NEGATIVE]["visible"]
+    assert not cleared[ADVICE]["visible"]
+    chosen = handlers.template_updates("flying", "en")
+    assert not chosen[PROMPT]["visible"] and not chosen[EXTEND]["visible"]
+    assert "Magic levitation" in chosen[ADVICE]["value"]
 
 
 @pytest.mark.parametrize("region", list(catalog.REGIONS))
@@ -146,24 +163,27 @@ def test_typed_links_must_be_public() -> None:
     with pytest.raises(errors.InvalidInput) as caught:
         handlers.build_request(Form(img_url="http://127.0.0.1/x.jpg", model="wan2.2-i2v-flash"))
     assert caught.value.field == "img_url"
-    assert "⚠" in handlers.describe_image(None, "file:///etc/passwd", "en")
-    assert "✓" in handlers.describe_image(None, "https://example.com/a.jpg", "en")
+    assert "⚠" in describe_image(None, "file:///etc/passwd", "en")
+    assert "✓" in describe_image(None, "https://example.com/a.jpg", "en")
 
 
 def test_inputs_are_described_or_refused_at_once(tmp_path: Path) -> None:
     good = write_image(tmp_path / "good.jpg", 750, 1000)
-    assert handlers.describe_image(str(good), "", "en").startswith("✓ 750×1000 px, JPEG")
+    assert describe_image(str(good), "", "en").startswith("✓ 750×1000 px, JPEG")
     small = write_image(tmp_path / "small.jpg", 300, 500)
-    message = handlers.describe_image(str(small), "", "en")
+    message = describe_image(str(small), "", "en")
     assert "picture" in message and "360–2000 px" in message
-    assert "图片" in handlers.describe_image(str(small), "", "zh")
+    assert "图片" in describe_image(str(small), "", "zh")
     voice = write_wav(tmp_path / "voice.wav", 5)
-    assert handlers.describe_audio(str(voice), "", "wan2.6-i2v", "beijing", "en") \
+    assert describe_audio(str(voice), "", "wan2.6-i2v", "beijing", "en") \
         .startswith("✓ 5.0 s, WAV")
     short = write_wav(tmp_path / "short.wav", 2)
-    assert "3–30 s" in handlers.describe_audio(str(short), "", "wan2.6-i2v", "beijing", "en")
-    assert handlers.describe_audio(str(voice), "", "wan2.2-i2v-flash", "beijing", "en") == \
+    assert "3–30 s" in describe_audio(str(short), "", "wan2.6-i2v", "beijing", "en")
+    assert describe_audio(str(voice), "", "wan2.2-i2v-flash", "beijing", "en") == \
         t("audio_unused")
+    assert describe_audio(None, "http://10.0.0.1/a.mp3", "wan2.6-i2v", "beijing",
+                          "en").startswith("⚠")
+    assert describe_audio(None, "", "wan2.6-i2v", "beijing", "en") == ""
 
 
 # --- preview: size, price, code ------------------------------------------------------------------
@@ -461,7 +481,8 @@ def test_history_records_and_reuse(tmp_path: Path) -> None:
     assert gallery["value"] == [(str(video), "wan2.6-i2v-flash · p")] and gallery["visible"]
     assert "FAILED `DataInspectionFailed`" in table and t("err_task_failed") in table
     assert handlers.selected_record(services, history, 0) == (record, video)
-    values = dict(zip(handlers.REUSE_FIELDS, handlers.reuse_settings(services, record, "en")))
+    values = handlers.reuse_settings(services, record, "en")
+    assert list(values) == list(handlers.INPUT_NAMES)
     assert values["model"] == "wan2.6-i2v-flash" and values["duration"] == 9
     assert values["audio"] is False and values["seed"] == 3 and values["image"] == image
     assert values["shot_type"] == "multi"
@@ -469,7 +490,8 @@ def test_history_records_and_reuse(tmp_path: Path) -> None:
     assert handlers.history_view(services, [], "zh")[1] == t("history_empty", "zh")
     # A page's edited record is nobody's: no settings, no seed, no gallery entry.
     edited = {**record, "request": {**record["request"], "image": str(upload)}}
-    assert handlers.reuse_settings(services, edited, "en")[0] == gr.skip()
+    assert set(map(str, handlers.reuse_settings(services, edited, "en").values())) == \
+        {str(gr.skip())}
     assert handlers.history_view(services, [edited], "en")[0]["visible"] is False
 
 
@@ -494,7 +516,7 @@ def test_settings_defaults_follow_the_key(tmp_path: Path) -> None:
 # --- examples ------------------------------------------------------------------------------------
 
 def test_every_example_makes_a_video(services: Services) -> None:
-    from ui.app import EXAMPLES, example_rows
+    from ui.examples import EXAMPLES, example_rows
 
     rows, keys = example_rows()
     assert len(rows) == len(EXAMPLES) >= 4, "the assets/ files of the examples are missing"

@@ -5,24 +5,21 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
-import struct
-import wave
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from client import tasks
 from client.errors import InvalidInput, TaskCanceled, TaskExpired, TaskFailed, WaitTimeout
 from client.http import WanClient
 from client.jobs import Submitted, run, submit
 from client.request import VideoRequest
 from client.status import Pending, Succeeded
 from client.tasks import Progress
+from tests.media_factory import write_wav
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("clock")]  # client.tasks on a fake clock
 KEY = "sk-jobs-test"
 BASE = "https://api.test/api/v1"
 OSS_HOST = "https://oss.test"
@@ -31,36 +28,10 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
 URL = "https://example.com/cat.jpg"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def instant_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1_000_000.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    monkeypatch.setattr(tasks, "_now", lambda: now[0])
-    monkeypatch.setattr(tasks, "_sleep", sleep)
-
-
 def jpeg_bytes(w: int = 640, h: int = 480) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (w, h), (200, 120, 40)).save(buf, "JPEG")
     return buf.getvalue()
-
-
-def wav_file(path: Path, seconds: float = 4.0, rate: int = 8000) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 10)))
-                               for i in range(int(seconds * rate))))
-    return path
 
 
 class FakeDashScope:
@@ -129,7 +100,7 @@ async def test_local_image_is_uploaded_and_sent_as_oss(tmp_path: Path) -> None:
 
 
 async def test_local_audio_is_uploaded_too(tmp_path: Path) -> None:
-    audio = wav_file(tmp_path / "voice.wav")
+    audio = write_wav(tmp_path / "voice.wav", 4.0, rate=8000)
     service = FakeDashScope()
     async with client_for(service) as client:
         await submit(client, VideoRequest(model="wan2.6-i2v", image=URL, audio_url=str(audio)))

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client import events, handle, pipeline, recovery, tasks
+from client import events, handle, pipeline, recovery
+from client.error_codes import FREE_QUOTA_MESSAGE
 from client.errors import (
     AmbiguousTask,
     NoAnswer,
@@ -31,6 +32,7 @@ from client.pipeline import follow, run_job
 from client.request import VideoRequest
 from client.slots import SlotQueue
 from client.status import Canceled, Failed, Pending, Running, Succeeded, Unknown
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-pipeline-test"
@@ -41,25 +43,14 @@ URL = "https://example.com/cat.jpg"
 MODEL = "wan2.2-i2v-flash"  # two task slots per account
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
-def instant_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def instant_waits(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> list[float]:
     """Polls, list re-checks and retry pauses take no time; the pauses are recorded."""
-    now = [1_000_000.0]
     paused: list[float] = []
-
-    async def tick(seconds: float) -> None:
-        now[0] += seconds
 
     async def pause(seconds: float) -> None:
         paused.append(seconds)
 
-    monkeypatch.setattr(tasks, "_now", lambda: now[0])
-    monkeypatch.setattr(tasks, "_sleep", tick)
     monkeypatch.setattr(recovery, "_sleep", pause)
     monkeypatch.setattr(pipeline, "_sleep", pause)
     monkeypatch.setattr(handle, "_sleep", pause)
@@ -135,7 +126,7 @@ class Service:
                 "code": "Throttling.RateQuota", "message": "Requests rate limit exceeded"})
         assert step == "quota", step
         return httpx.Response(429, json={"code": "Throttling.AllocationQuota",
-                                         "message": "Free allocated quota exceeded."})
+                                         "message": FREE_QUOTA_MESSAGE})
 
     def _status(self, task_id: str) -> httpx.Response:
         task = self.tasks.get(task_id)

@@ -66,7 +66,8 @@ def test_duration_not_allowed(model, duration):
 
 def test_duration_on_the_virginia_deployment():
     refused(req(model="wan2.6-i2v", region="virginia", duration=7), "duration")
-    assert validate(req(model="wan2.6-i2v", region="virginia", duration=10), check_media=False)
+    ok = validate(req(model="wan2.6-i2v", region="virginia", duration=10), check_media=False)
+    assert (ok.duration, ok.region) == (10, "virginia")
 
 
 def test_duration_must_be_whole():
@@ -84,7 +85,8 @@ def test_unknown_shot_type():
 
 def test_multi_shot_without_prompt_rewriting_is_refused():
     assert "prompt_extend" in refused(req(shot_type="multi", prompt_extend=False), "shot_type")
-    assert validate(req(shot_type="single", prompt_extend=False), check_media=False)
+    ok = validate(req(shot_type="single", prompt_extend=False), check_media=False)
+    assert (ok.shot_type, ok.prompt_extend) == ("single", False)
 
 
 def test_audio_switch_only_on_flash():
@@ -115,7 +117,7 @@ def test_template_rules():
 
 @pytest.mark.parametrize("model, limit", [("wan2.6-i2v-flash", 1500), ("wan2.2-i2v-flash", 800)])
 def test_prompt_limit_names_limit_and_length(model, limit):
-    assert validate(req(model=model, prompt="字" * limit), check_media=False)
+    assert validate(req(model=model, prompt="字" * limit), check_media=False).prompt == "字" * limit
     msg = refused(req(model=model, prompt="字" * (limit + 3)), "prompt")
     assert f"{limit + 3} characters" in msg and f"limit of {limit}" in msg
 
@@ -126,7 +128,8 @@ def test_negative_prompt_limit():
 
 def test_control_characters_are_refused_but_newlines_and_emoji_pass():
     assert "U+0007" in refused(req(prompt="bell\x07"), "prompt")
-    assert validate(req(prompt="line one\nline two 🎬 שלום"), check_media=False)
+    text = "line one\nline two 🎬 שלום"
+    assert validate(req(prompt=text), check_media=False).prompt == text
 
 
 @pytest.mark.parametrize("seed", [-1, 2_147_483_648, "7", True])
@@ -164,7 +167,8 @@ def _png_data_uri(w: int, h: int, mode: str = "RGB") -> str:
 
 
 def test_data_uri_image_is_probed():
-    assert validate(req(image=_png_data_uri(400, 400)))
+    inline = _png_data_uri(400, 400)
+    assert validate(req(image=inline)).image == inline
     assert "360" in refused_media(req(image=_png_data_uri(300, 400)))
     assert "transparency" in refused_media(req(image=_png_data_uri(400, 400, "RGBA")))
 
@@ -189,8 +193,11 @@ def test_public_url_rule(url):
         check_public_url(url, "image")
 
 
-def test_public_url_passes():
-    check_public_url("https://example.com/a.png", "image")
+@pytest.mark.parametrize("url", ["https://example.com/a.png", "http://93.184.215.14/a.png",
+                                 "https://cdn.example.org:8443/p/q.jpg?x=1"])
+def test_public_url_passes(url):
+    assert check_public_url(url, "image") is None  # no refusal
+    assert to_payload(validate(req(image=url), check_media=False), url)["input"]["img_url"] == url
 
 
 def test_output_size_example_from_the_guide():

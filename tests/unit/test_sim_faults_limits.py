@@ -9,14 +9,7 @@ from client.request import VideoRequest
 from client.simulator.faults import Fault, FaultPlan, parse_fault
 from client.simulator.limits import AccountLimits
 from client.simulator.state import SimTask, account_of
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import FakeClock
 
 
 def test_parse_fault_header():
@@ -65,7 +58,7 @@ def test_fault_plan_counts_down_and_skips_other_routes():
 
 
 def test_submit_limits_per_key_and_model():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     limits = AccountLimits(clock=clock)
     model = catalog.MODELS["wan2.2-i2v-flash"]
     assert limits.admit_submit("a", model, 0, 0) is None
@@ -81,7 +74,7 @@ def test_submit_limits_per_key_and_model():
 
 
 def test_query_limit_window_slides():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     limits = AccountLimits(clock=clock)
     assert all(limits.admit_query("a") is None for _ in range(catalog.STATUS_QUERIES_PER_SECOND))
     assert limits.admit_query("a").retry_after == 1

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from client import tasks
+from client.error_codes import ERROR_CODES
 from client.errors import (
     AuthError,
     CancelNotAllowed,
@@ -24,16 +25,12 @@ from client.http import WanClient
 from client.polling import PollSchedule, sdk_interval
 from client.status import Failed, Pending, Running, Succeeded, Unknown, Usage
 from client.tasks import cancel_task, create_task, download, get_task, list_tasks, watch
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-tasks-test"
 BASE = "https://api.test/api/v1"
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 4000
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 class Recorder:
@@ -148,7 +145,7 @@ async def test_cancel_sends_a_bodyless_post() -> None:
 
 
 REFUSED = {"request_id": "4d49", "code": "UnsupportedOperation",
-           "message": "Failed to cancel the task, please confirm if the task is in PENDING status."}
+           "message": ERROR_CODES["UnsupportedOperation"].message}
 
 
 async def test_cancel_of_a_running_task_says_so() -> None:
@@ -235,34 +232,10 @@ def test_schedule_caps_a_single_wait() -> None:
 
 # --- watch on a simulated clock -------------------------------------------------------------------
 
-class Clock:
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.start = self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.t += seconds
-
-    @property
-    def elapsed(self) -> float:
-        return self.t - self.start
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(tasks, "_now", clock.now)
-    monkeypatch.setattr(tasks, "_sleep", clock.sleep)
-    return clock
-
-
 class TimedTask:
     """A task that is PENDING, then RUNNING, then ends, by the simulated clock."""
 
-    def __init__(self, clock: Clock, running_at: float, done_at: float,
+    def __init__(self, clock: FakeClock, running_at: float, done_at: float,
                  final: dict | None = None) -> None:
         self.clock, self.running_at, self.done_at = clock, running_at, done_at
         self.final = final or task_body("SUCCEEDED", video_url="https://r.test/v.mp4")
@@ -283,7 +256,7 @@ async def collect(client: WanClient, **kw) -> list[tasks.Progress]:
     return [p async for p in watch(client, "t1", **kw)]
 
 
-async def test_watch_polls_on_the_sdk_schedule_and_yields_changes(clock: Clock) -> None:
+async def test_watch_polls_on_the_sdk_schedule_and_yields_changes(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=1.5, done_at=11)
     async with client_for(task) as client:
         events = await collect(client)
@@ -294,7 +267,7 @@ async def test_watch_polls_on_the_sdk_schedule_and_yields_changes(clock: Clock) 
     assert all(e.eta is None for e in events[:-1])
 
 
-async def test_watch_heartbeats_about_once_a_second(clock: Clock) -> None:
+async def test_watch_heartbeats_about_once_a_second(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=0, done_at=20)
     async with client_for(task) as client:
         events = await collect(client)
@@ -306,7 +279,7 @@ async def test_watch_heartbeats_about_once_a_second(clock: Clock) -> None:
     assert len(heartbeats) >= 15 and all(isinstance(e.status, Running) for e in heartbeats)
 
 
-async def test_watch_without_heartbeats_yields_only_what_the_polls_return(clock: Clock) -> None:
+async def test_watch_without_heartbeats_yields_only_what_the_polls_return(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=1.5, done_at=11)
     async with client_for(task) as client:
         events = await collect(client, heartbeat=None)
@@ -315,7 +288,8 @@ async def test_watch_without_heartbeats_yields_only_what_the_polls_return(clock:
     assert [e.status.name for e in events if e.changed] == ["PENDING", "RUNNING", "SUCCEEDED"]
 
 
-async def test_watch_with_expected_seconds_waits_then_polls_densely_near_it(clock: Clock) -> None:
+async def test_watch_with_expected_seconds_waits_then_polls_densely_near_it(
+        clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=2, done_at=20)
     async with client_for(task) as client:
         events = await collect(client, expected_seconds=20)
@@ -325,14 +299,14 @@ async def test_watch_with_expected_seconds_waits_then_polls_densely_near_it(cloc
     assert events[-1].eta == 0
 
 
-async def test_watch_counts_elapsed_from_started_at(clock: Clock) -> None:
+async def test_watch_counts_elapsed_from_started_at(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=0, done_at=0)
     async with client_for(task) as client:
-        events = await collect(client, started_at=clock.now() - 30)
+        events = await collect(client, started_at=clock() - 30)
     assert events[0].elapsed == pytest.approx(30)
 
 
-async def test_watch_deadline_raises_wait_timeout(clock: Clock) -> None:
+async def test_watch_deadline_raises_wait_timeout(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=0, done_at=10_000)
     async with client_for(task) as client:
         with pytest.raises(WaitTimeout, match="still RUNNING"):
@@ -340,7 +314,7 @@ async def test_watch_deadline_raises_wait_timeout(clock: Clock) -> None:
     assert clock.elapsed == pytest.approx(5)
 
 
-async def test_a_failing_poll_is_not_fatal(clock: Clock) -> None:
+async def test_a_failing_poll_is_not_fatal(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=0, done_at=5)
     task.fail_at = {2, 3}
     async with client_for(task) as client:
@@ -352,7 +326,7 @@ async def test_a_failing_poll_is_not_fatal(clock: Clock) -> None:
     assert events[-1].poll_error is None
 
 
-async def test_watch_gives_up_when_every_poll_fails_for_two_minutes(clock: Clock) -> None:
+async def test_watch_gives_up_when_every_poll_fails_for_two_minutes(clock: FakeClock) -> None:
     task = TimedTask(clock, running_at=0, done_at=10_000)
     task.fail_at = set(range(2, 1000))
     async with client_for(task) as client:
@@ -362,7 +336,7 @@ async def test_watch_gives_up_when_every_poll_fails_for_two_minutes(clock: Clock
     assert len(task.poll_times) > 20  # kept trying on the schedule until then
 
 
-async def test_a_non_retriable_poll_error_ends_watch(clock: Clock) -> None:
+async def test_a_non_retriable_poll_error_ends_watch(clock: FakeClock) -> None:
     answer = httpx.Response(401, json={"code": "InvalidApiKey", "message": "Invalid API-key"})
     async with client_for(Recorder(answer)) as client:
         with pytest.raises(AuthError):
@@ -371,7 +345,7 @@ async def test_a_non_retriable_poll_error_ends_watch(clock: Clock) -> None:
 
 @pytest.mark.parametrize("final", [task_body("UNKNOWN"), task_body("CANCELED"),
                                    task_body("FAILED", code="InternalError", message="x")])
-async def test_watch_ends_at_every_terminal_status(clock: Clock, final: dict) -> None:
+async def test_watch_ends_at_every_terminal_status(clock: FakeClock, final: dict) -> None:
     task = TimedTask(clock, running_at=0, done_at=2, final=final)
     async with client_for(task) as client:
         events = await collect(client)

@@ -27,11 +27,6 @@ POLICY = {
 }
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class FakeService:
     """getPolicy on the API host, the form POST on the OSS host."""
 

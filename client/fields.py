@@ -1,0 +1,199 @@
+"""The one list of a request's fields: VideoRequest's attributes, each declared with its wire
+place, the catalog capability that enables it, its checks, its label, widget and CLI flag.
+
+Validation, payloads, the CLI, the studio's form, "use these settings again", the curl/SDK code
+and the simulator's acceptance all read this list; `takes(model, field)` is the one answer to
+"does this model take it". Attributes are in the order the create JSON writes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from . import catalog
+from .catalog import Audio, Model
+
+SHOT_TYPES = ("single", "multi")
+
+Kind = Literal["text", "number", "checkbox", "radio", "dropdown", "media"]
+Place = Literal["top", "picture", "model", "main", "advanced"]  # where the studio shows it
+MediaKind = Literal["image", "audio"]
+_JSON_TYPES: dict[str, type] = {"number": int, "checkbox": bool}  # every other kind: a string
+
+
+def _always(model: Model) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Field:
+    """One request field. `name` and `default` come from its VideoRequest attribute."""
+
+    kind: Kind
+    label: str  # i18n key; the studio also finds "<label>_ph", "<label>_info" and so on by it
+    place: Place
+    wire: tuple[str, ...] | None = None  # where the create JSON carries it; None: never sent
+    # The capability: whether the deployed model takes a value for it (carried and sent).
+    takes: Callable[[Model], bool] = _always
+    # Why a model without the capability refuses a value (model, region). Without it, a field
+    # the model does not take is fixed by the model: not sent, and only its one value allowed.
+    refusal: Callable[[Model, str], str] | None = None
+    choices: tuple[Any, ...] | Callable[[Model], tuple[Any, ...]] | None = None
+    bad_value: Callable[[Model, Any], str] | None = None  # the rule a value off the choices breaks
+    fallback: Callable[[Model], Any] | None = None  # the model's default when unset
+    max_chars: Callable[[Model], int] | None = None  # text
+    bounds: tuple[int, int] | None = None  # number
+    prompt_part: bool = False  # an effect template replaces it: not sent with one
+    shown: Any = None  # what the studio's control shows when the request leaves it unset
+    required: str | None = None  # the rule when it is missing; None: optional
+    media: MediaKind | None = None
+    role: str | None = None  # media: first_frame, driving_audio (last_frame, first_clip next)
+    file_input: str | None = None  # media: the studio's upload input (its link input: wire key)
+    lines: int = 1  # text: rows in the studio
+    flag: str | None = None  # CLI option ("--no-x": a switch that turns it off)
+    help: str = ""
+    name: str = ""
+    default: Any = None
+
+    def allowed(self, model: Model) -> tuple[Any, ...] | None:
+        """The values this model allows, where the field has a list of them."""
+        return self.choices(model) if callable(self.choices) else self.choices
+
+    @property
+    def json_type(self) -> type:
+        return _JSON_TYPES.get(self.kind, str)
+
+    @property
+    def wire_name(self) -> str:
+        """How messages about the create JSON name it, e.g. input.img_url."""
+        return ".".join(self.wire) if self.wire else self.name
+
+
+def _spec(default: Any = dataclasses.MISSING, **spec: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"field": Field(**spec)})
+
+
+def _no_template(model: Model, region: str) -> str:
+    if catalog.MODELS[model.id].templates:
+        return "effect templates exist only in the Beijing region; switch the region to Beijing"
+    holders = ", ".join(m.id for m in catalog.models_in_region(region) if m.templates)
+    return f"{model.id} does not take effect templates" + (
+        f"; they exist on {holders}" if holders else "")
+
+
+def _no_duration(model: Model, value: Any) -> str:
+    if model.duration_is_range:
+        return f"{model.id} makes {model.durations[0]}–{model.durations[-1]} s videos"
+    return f"{model.id} cannot make {value} s videos"
+
+
+def _no_sound_switch(model: Model, region: str) -> str:
+    return f"{model.id} has no sound switch; " + (
+        "its videos always have sound" if model.audio is Audio.ALWAYS
+        else "its videos are always silent")
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """One image-to-video job. Media are URLs (http/https/oss/data) or local paths."""
+
+    model: str = _spec(kind="dropdown", label="model", place="model", wire=("model",),
+                       required="name a model (python -m client models lists them)",
+                       flag="--model")
+    image: str | Path | None = _spec(  # noqa: RUF009 - _spec is a dataclasses.field
+        None, kind="media", label="image", place="picture", wire=("input", "img_url"),
+        media="image", role="first_frame", file_input="image",
+        required="a first-frame picture is required; upload one or give its URL",
+        flag="--image", help="a local file or a public http(s) URL")
+    template: str | None = _spec(  # effect template id (wan2.1 in Beijing only)
+        None, kind="dropdown", label="template", place="main", wire=("input", "template"),
+        takes=lambda m: bool(m.templates), refusal=_no_template, shown="",
+        choices=lambda m: m.templates, bad_value=lambda m, v: f"{m.id} has no template {v!r}",
+        flag="--template")
+    prompt: str = _spec(
+        "", kind="text", label="prompt", place="main", wire=("input", "prompt"),
+        max_chars=lambda m: m.prompt_max, prompt_part=True, lines=3, flag="--prompt")
+    negative_prompt: str = _spec(
+        "", kind="text", label="negative_prompt", place="advanced",
+        wire=("input", "negative_prompt"), max_chars=lambda m: m.negative_prompt_max,
+        prompt_part=True, flag="--negative-prompt")
+    audio_url: str | Path | None = _spec(  # noqa: RUF009 - a voice track or song (wan2.5, 2.6)
+        None, kind="media", label="audio", place="picture", wire=("input", "audio_url"),
+        media="audio", role="driving_audio", file_input="audio_file",
+        takes=lambda m: m.accepts_audio_url,
+        refusal=lambda m, r: (f"{m.id} makes silent video and takes no audio; choose a wan2.5 "
+                              "or wan2.6 model for sound"),
+        flag="--audio", help="a voice track or song: a local wav/mp3 or a URL")
+    resolution: str | None = _spec(  # None = the model's default
+        None, kind="radio", label="resolution", place="main", wire=("parameters", "resolution"),
+        choices=lambda m: m.resolutions, fallback=lambda m: m.default_resolution,
+        bad_value=lambda m, v: f"{m.id} does not make {v} video", flag="--resolution")
+    prompt_extend: bool = _spec(
+        True, kind="checkbox", label="prompt_extend", place="advanced",
+        wire=("parameters", "prompt_extend"), prompt_part=True, flag="--no-prompt-extend")
+    duration: int | None = _spec(  # None = the model's default
+        None, kind="number", label="duration", place="main", wire=("parameters", "duration"),
+        takes=lambda m: not m.duration_is_fixed, choices=lambda m: m.durations,
+        fallback=lambda m: m.default_duration, bad_value=_no_duration, flag="--duration")
+    shot_type: str | None = _spec(  # "single" / "multi" (wan2.6 only)
+        None, kind="radio", label="shot_type", place="main", wire=("parameters", "shot_type"),
+        takes=lambda m: m.accepts_shot_type, shown="single", choices=SHOT_TYPES,
+        refusal=lambda m, r: (f"{m.id} has no shot type; multi-shot storytelling needs a "
+                              "wan2.6 model"),
+        bad_value=lambda m, v: f"unknown shot type {v!r}", flag="--shot-type")
+    audio: bool | None = _spec(  # the sound switch (wan2.6-i2v-flash only); None = model default
+        None, kind="checkbox", label="audio_switch", place="main", wire=("parameters", "audio"),
+        takes=lambda m: m.audio is Audio.SWITCHABLE, refusal=_no_sound_switch, shown=True,
+        flag="--no-audio", help="silent video (wan2.6-i2v-flash)")
+    watermark: bool = _spec(False, kind="checkbox", label="watermark", place="advanced",
+                            wire=("parameters", "watermark"), flag="--watermark")
+    seed: int | None = _spec(
+        None, kind="number", label="seed", place="advanced", wire=("parameters", "seed"),
+        bounds=(0, catalog.SEED_MAX), shown=-1, flag="--seed")
+    region: str = _spec(catalog.DEFAULT_REGION, kind="dropdown", label="region", place="top",
+                        choices=tuple(catalog.REGIONS))  # the CLI's --region serves `resume` too
+    notices: tuple[str, ...] = dataclasses.field(default=(), compare=False)  # from validate()
+
+    def replace(self, **changes: Any) -> VideoRequest:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able settings (for history records and "use these settings again")."""
+        out = {f.name: getattr(self, f.name) for f in FIELDS}
+        for f in MEDIA:
+            if isinstance(out[f.name], Path):
+                out[f.name] = str(out[f.name])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoRequest:
+        return cls(**{k: v for k, v in data.items() if k in BY_NAME})
+
+
+FIELDS: tuple[Field, ...] = tuple(
+    replace(f.metadata["field"], name=f.name,
+            default=None if f.default is dataclasses.MISSING else f.default)
+    for f in fields(VideoRequest) if "field" in f.metadata)
+BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+MEDIA: tuple[Field, ...] = tuple(f for f in FIELDS if f.kind == "media")
+MEDIA_FIELDS: tuple[str, ...] = tuple(f.name for f in MEDIA)
+
+
+def takes(model: Model, field: Field | str) -> bool:
+    """Whether the deployed model takes a value for the field: the one answer everyone asks."""
+    return (BY_NAME[field] if isinstance(field, str) else field).takes(model)
+
+
+def fields_for(model: Model) -> tuple[Field, ...]:
+    """The fields the deployed model takes, in wire order."""
+    return tuple(f for f in FIELDS if f.takes(model))
+
+
+def visible(model: Model, field: Field) -> bool:
+    """Whether the studio shows the field's control for this model: a missing capability hides
+    it; a value the model fixes stays in view (e.g. "5 s only")."""
+    return field.refusal is None or field.takes(model)
