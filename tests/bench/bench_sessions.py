@@ -37,14 +37,16 @@ TARGET_MB, TARGET_CPU = 300.0, 5.0
 
 def last_record(job) -> dict | None:
     """The record in the last streamed output of a gradio_client job that carried one."""
-    records = [out[2] for out in job.outputs()
-               if isinstance(out[2], dict) and "status" in out[2]]  # others are "no change"
+    records = [out[2] for out in job.outputs()  # others are "no change", or an error's text
+               if len(out) > 2 and isinstance(out[2], dict) and "status" in out[2]]
     return records[-1] if records else None
 
 
 def phase_of(job) -> str:
     record = last_record(job)
-    return record["status"] if record else "—"
+    if record is None:
+        return f"error: {str(job.outputs()[-1])[:80]}" if job.outputs() else "—"
+    return record["status"]
 
 
 def cpu_percent(pid: int, seconds: float) -> float:

@@ -274,13 +274,18 @@ def test_one_visitor_cannot_hold_back_another(start_sim: Any, tmp_path: Path) ->
     busy = [c for _, c in got["flooded"] if c.error and "on the way" in c.error]
     accounts = {r.account for r in sim.requests if r.route == "create"}
     delay = got["other"] - got["alone"]
+    # One job's time while the flood runs: the quickest of the flooding visitor's own jobs (each
+    # of those ran beside the others, on the same two cores).
+    one_job = min(seconds for seconds, c in got["flooded"] if c.error is None)
     print(f"\none visitor's 30 jobs: made {len(made)}, turned away busy {len(busy)}; another "
           f"visitor's job {got['other']:.1f} s against {got['alone']:.1f} s alone (delay "
-          f"{delay:.1f} s, one job {got['alone']:.1f} s); accounts used {len(accounts)}")
+          f"{delay:.1f} s; one job during the flood {one_job:.1f} s); accounts used "
+          f"{len(accounts)}")
     assert got["solo"].error is None and got["other_call"].error is None
     assert len(made) == settings.visitor_at_once + settings.visitor_waiting
     assert len(busy) == 30 - len(made)
-    assert delay <= got["alone"] + 1.5
+    # Held back by at most one job: it waits for one of the flood's jobs to end, then runs.
+    assert got["other"] <= 2 * one_job + 0.5
     assert len(accounts) == 1, "an invented key opened an account of its own"
 
 
