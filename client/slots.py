@@ -88,3 +88,8 @@ class SlotQueue:
         lane.waiting.append(ticket)
         lane.promote()
         return ticket
+
+    def occupied(self, key_id: str, model: str) -> int:
+        """Tickets of a lane holding a slot or waiting for one."""
+        lane = self._lanes.get((key_id, model))
+        return 0 if lane is None else len(lane.holders) + len(lane.waiting)

@@ -3,12 +3,12 @@ videos per hour, videos at once, and a short waiting line."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from client.slots import SlotQueue, Ticket
 
 WINDOW_SECONDS = 3600.0
 
@@ -52,81 +52,27 @@ class HourlyCap:
         return None
 
 
-class Turn:
-    """One job's turn among its visitor's jobs: `position` 0 once it may go on, else 1, 2, …"""
-
-    def __init__(self, line: _Line) -> None:
-        self._line = line
-        self._granted = asyncio.Event()
-        self._done = False
-
-    @property
-    def position(self) -> int:
-        if self._granted.is_set():
-            return 0
-        try:
-            return self._line.waiting.index(self) + 1
-        except ValueError:
-            return 0
-
-    async def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the turn; True once it is this job's."""
-        try:
-            await asyncio.wait_for(self._granted.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
-    def release(self) -> None:
-        """The job ended (or gave up): the visitor's next job may go. Safe to call twice."""
-        if self._done:
-            return
-        self._done = True
-        self._line.leave(self)
-
-
-@dataclass
-class _Line:
-    at_once: int
-    going: set[Turn] = field(default_factory=set)
-    waiting: deque[Turn] = field(default_factory=deque)
-
-    def leave(self, turn: Turn) -> None:
-        self.going.discard(turn)
-        try:
-            self.waiting.remove(turn)
-        except ValueError:
-            pass
-        while self.waiting and len(self.going) < self.at_once:
-            nxt = self.waiting.popleft()
-            self.going.add(nxt)
-            nxt._granted.set()
+# A visitor's turn: a place in that visitor's own lane (`position` 0 once it may go on).
+Turn = Ticket
 
 
 class VisitorLines:
     """Each visitor's jobs on a shared key: `at_once` go on (into the account's queue), at most
     `waiting` more wait behind them, and more than that are turned away. A visitor's 30 jobs so
-    hold at most `at_once` places in the shared queue, and everyone else waits behind those only."""
+    hold at most `at_once` places in the shared queue, and everyone else waits behind those only.
+    The lanes are the slot queue's, one per visitor."""
 
     def __init__(self, at_once: int, waiting: int) -> None:
         self.at_once = max(1, at_once)
         self.waiting = max(0, waiting)
-        self._lines: dict[str, _Line] = {}
+        self._lanes = SlotQueue()
 
     def join(self, visitor: str) -> Turn | None:
         """A turn for one more job, or None when this visitor's line is full."""
-        line = self._lines.setdefault(visitor, _Line(self.at_once))
-        if len(line.going) >= self.at_once and len(line.waiting) >= self.waiting:
+        if self.busy(visitor) >= self.at_once + self.waiting:
             return None
-        turn = Turn(line)
-        if len(line.going) < self.at_once:
-            line.going.add(turn)
-            turn._granted.set()
-        else:
-            line.waiting.append(turn)
-        return turn
+        return self._lanes.join(visitor, "", self.at_once)
 
     def busy(self, visitor: str) -> int:
         """Jobs this visitor has going or waiting."""
-        line = self._lines.get(visitor)
-        return 0 if line is None else len(line.going) + len(line.waiting)
+        return self._lanes.occupied(visitor, "")
