@@ -147,8 +147,8 @@ def probe_image(data: bytes | Path, field: str = "image",
     """Validate an image the way the service will for one role (`rules`), and describe it.
     Never decodes a huge image.
 
-    A file's outcome is remembered (the file, its size, mtime and rules), so a preview and Generate probe
-    once.
+    A file's outcome is remembered (the file, its size, mtime and rules), so a preview and
+    Generate probe once.
     """
     if isinstance(data, Path):
         return _image_file(data, field, rules)
@@ -230,7 +230,8 @@ def probe_audio(path: Path, field: str = "audio", *, cache: bool = True,
 
     The duration comes from the decoded samples, in one pass that also looks for sound and stops
     as soon as the audio passes the longest length, so a header that lies about its length is
-    refused quickly. With `cache` the outcome per file is remembered (the file, its size, mtime, rules).
+    refused quickly. With `cache` the outcome per file is remembered (the file, its size, mtime,
+    rules).
     """
     return _audio_file(path, field, rules) if cache else _probe_audio(path, field, rules)
 
@@ -354,7 +355,8 @@ def probe_video(data: bytes | Path, field: str = "first_clip",
     """Validate a clip (MP4/MOV, ≤ 100 MB, 2–10 s, sides 240–4096 px, 1:8 to 8:1) and describe it.
 
     Reads the container's boxes and stream headers only and never decodes a frame, so a 100 MB
-    clip is probed in milliseconds. A file's outcome is remembered (the file, its size, mtime, rules).
+    clip is probed in milliseconds. A file's outcome is remembered (the file, its size, mtime,
+    rules).
     """
     if isinstance(data, Path):
         return _video_file(data, field, rules)
