@@ -99,7 +99,8 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
             on = not f.flag.startswith("--no-")
             options.update(action="store_const", const=on, default=f.default)
         else:
-            options.update(default=f.default, required=f.required is not None)
+            # A medium is needed or not by the model's combinations: validate() says which.
+            options.update(default=f.default, required=f.required is not None and f.role is None)
             if f.json_type is int:
                 options["type"] = int
             if isinstance(f.choices, tuple):

@@ -2,7 +2,8 @@
 
 Validation, payloads, the studio's controls and the simulator's acceptance rules all read this
 module; a capability is written down here and nowhere else. Facts come from
-../shared/spec/dashscope-i2v-api.md (vendor guide of 2026-02).
+../shared/spec/dashscope-i2v-api.md (vendor guide of 2026-02) and, for wan2.7 and the
+first-and-last-frame (kf2v) models, ../shared/spec/dashscope-media-and-kf2v.md (pages of 2026).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from enum import Enum
 from functools import cache
 
 PRICES_CHECKED = "2026-02-12"  # date of the price pages the estimates below were read from
+PRICES_CHECKED_2026_10 = "2026-10-12"  # wan2.7 and kf2v prices (the 2026 pricing page)
 SEED_MAX = 2_147_483_647
 NEGATIVE_PROMPT_MAX = 500
 STATUS_QUERIES_PER_SECOND = 20  # per account, every model
@@ -44,6 +46,33 @@ REGIONS: dict[str, Region] = {
 DEFAULT_REGION = "beijing"
 
 
+class Protocol(str, Enum):
+    """Which create body a model speaks (client.protocols turns a request into it)."""
+
+    LEGACY = "legacy"  # input.img_url / input.audio_url (wan2.1–wan2.6)
+    MEDIA = "media"  # input.media[] of {type, url} (wan2.7)
+    KF2V = "kf2v"  # input.first_frame_url / last_frame_url on the image2video endpoint
+
+
+class Usage(str, Enum):
+    """The shape of a finished task's `usage` object."""
+
+    SPLIT = "split"  # duration, input_video_duration, output_video_duration, SR, video_count
+    TIER = "tier"  # duration, SR, video_count
+    RATIO = "ratio"  # video_duration, video_count, video_ratio
+    VIDEO_TIER = "video_tier"  # video_duration, video_count, SR
+
+
+# Media roles (the wan2.7 media types); every model takes a first frame or a clip to continue.
+FIRST_FRAME, LAST_FRAME, FIRST_CLIP, DRIVING_AUDIO = (
+    "first_frame", "last_frame", "first_clip", "driving_audio")
+FRAME_ONLY: tuple[frozenset[str], ...] = (frozenset({FIRST_FRAME}),)
+FRAME_OR_AUDIO = (*FRAME_ONLY, frozenset({FIRST_FRAME, DRIVING_AUDIO}))
+FIRST_AND_LAST = (frozenset({FIRST_FRAME, LAST_FRAME}),)
+WAN27_MEDIA = (*FRAME_OR_AUDIO, *FIRST_AND_LAST, frozenset({FIRST_FRAME, LAST_FRAME, DRIVING_AUDIO}),
+               frozenset({FIRST_CLIP}), frozenset({FIRST_CLIP, LAST_FRAME}))
+
+
 class Audio(str, Enum):
     ALWAYS = "always"  # sound is always generated (from audio_url, or dubbed automatically)
     SWITCHABLE = "switchable"  # `parameters.audio` turns it off; on by default
@@ -58,6 +87,7 @@ class Template:
     advice_en: str
     advice_zh: str
     on_turbo: bool  # every template runs on wan2.1 plus; only some on turbo
+    first_and_last: bool = False  # a first-and-last-frame (kf2v) template: from one picture
 
 
 _ANY_EN, _ANY_ZH = "Any subject, clearly separated from the background.", "任意主体，与背景区分清晰。"
@@ -100,8 +130,22 @@ TEMPLATES: dict[str, Template] = {
         Template("coupleheart", "双倍心动", "Double heartbeat", "Two people.", "两人。", True),
     )
 }
-ALL_TEMPLATES = tuple(TEMPLATES)
+_HALF_EN = "A single person, half to full body, facing the camera."
+_HALF_ZH = "单人照片，建议半身至全身正面照。"
+# English names are our translations: no official ones were found (spec §3.3).
+TEMPLATES.update({
+    t.id: t
+    for t in (
+        Template("hanfu-1", "唐韵翩然", "Tang-style grace", _HALF_EN, _HALF_ZH, False, True),
+        Template("solaron", "机甲变身", "Mecha transformation", _HALF_EN, _HALF_ZH, False, True),
+        Template("magazine", "闪耀封面", "Magazine cover", _HALF_EN, _HALF_ZH, False, True),
+        Template("mech1", "机械觉醒", "Mechanical awakening", _HALF_EN, _HALF_ZH, False, True),
+        Template("mech2", "赛博登场", "Cyber entrance", _HALF_EN, _HALF_ZH, False, True),
+    )
+})
+ALL_TEMPLATES = tuple(t.id for t in TEMPLATES.values() if not t.first_and_last)
 TURBO_TEMPLATES = tuple(t.id for t in TEMPLATES.values() if t.on_turbo)
+KF2V_TEMPLATES = tuple(t.id for t in TEMPLATES.values() if t.first_and_last)
 
 # Pixel budget per tier; output keeps the input's aspect ratio at about this many pixels.
 TIER_PIXELS: dict[str, int] = {"480P": 832 * 480, "720P": 1280 * 720, "1080P": 1920 * 1080}
@@ -142,8 +186,12 @@ class Model:
     summary_en: str
     summary_zh: str
     audio: Audio = Audio.SILENT
-    accepts_audio_url: bool = False
+    protocol: Protocol = Protocol.LEGACY
+    media: tuple[frozenset[str], ...] = FRAME_ONLY  # the media roles it takes together
+    usage: Usage = Usage.TIER
+    returns_actual_prompt: bool = True  # a rewritten prompt is reported as actual_prompt
     accepts_shot_type: bool = False
+    shots_in_prompt: bool = False  # multi-shot is written in the prompt ("Shot 1 [0-3 s]: …")
     templates: tuple[str, ...] = ()  # empty: the model takes no template
     prompt_max: int = 800
     submit_per_second: int = 2
@@ -162,6 +210,15 @@ class Model:
         return is_range(self.durations)
 
     @property
+    def roles(self) -> frozenset[str]:
+        """Every media role the model takes (in one combination or another)."""
+        return frozenset().union(*self.media)
+
+    @property
+    def accepts_audio_url(self) -> bool:
+        return DRIVING_AUDIO in self.roles
+
+    @property
     def has_sound_by_default(self) -> bool:
         return self.audio is not Audio.SILENT
 
@@ -176,12 +233,28 @@ def _seconds(lo: int, hi: int) -> tuple[int, ...]:
 _WAN26_EN = "sound, lip-sync to your audio, multi-shot storytelling, 2–15 s"
 _WAN26_ZH = "有声、音频口型同步、多镜头叙事，2–15 秒"
 
+_WAN27_EN = ("first and last frame, continue a clip, lip-sync to your audio, multi-shot written "
+             "in the prompt, 2–15 s with sound")
+_WAN27_ZH = "首尾帧、视频续写、音频口型同步、提示词写多镜头，2–15 秒有声"
+_WAN27 = dict(
+    family="wan2.7", regions=("beijing", "singapore"), protocol=Protocol.MEDIA, media=WAN27_MEDIA,
+    usage=Usage.SPLIT, returns_actual_prompt=False, shots_in_prompt=True,
+    resolutions=("720P", "1080P"), default_resolution="1080P",
+    durations=_seconds(2, 15), default_duration=5, audio=Audio.ALWAYS,
+    prompt_max=5000, submit_per_second=5, concurrent_tasks=5,
+    prices={"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}, checked=PRICES_CHECKED_2026_10),
+            "USD": Price("USD", {"720P": 0.10, "1080P": 0.15}, checked=PRICES_CHECKED_2026_10)},
+)
+_KF2V = dict(protocol=Protocol.KF2V, media=FIRST_AND_LAST, durations=(5,), default_duration=5)
+_KF2V_EN, _KF2V_ZH = "first and last frame, silent 5 s clips", "首尾帧生视频，无声 5 秒"
+
 _MODELS: tuple[Model, ...] = (
     Model(
-        id="wan2.6-i2v-flash", family="wan2.6", regions=("beijing", "singapore"),
+        id="wan2.6-i2v-flash", family="wan2.6", usage=Usage.SPLIT, returns_actual_prompt=False,
+        regions=("beijing", "singapore"),
         resolutions=("720P", "1080P"), default_resolution="1080P",
         durations=_seconds(2, 15), default_duration=5,
-        audio=Audio.SWITCHABLE, accepts_audio_url=True, accepts_shot_type=True,
+        audio=Audio.SWITCHABLE, media=FRAME_OR_AUDIO, accepts_shot_type=True,
         prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
         prices={"CNY": Price("CNY", {"720P": 0.30, "1080P": 0.50},
                              {"720P": 0.15, "1080P": 0.25}),
@@ -191,10 +264,11 @@ _MODELS: tuple[Model, ...] = (
         summary_zh="wan2.6 极速版：" + _WAN26_ZH + "；可关闭声音，价格减半",
     ),
     Model(
-        id="wan2.6-i2v", family="wan2.6", regions=("beijing", "singapore", "virginia"),
+        id="wan2.6-i2v", family="wan2.6", usage=Usage.SPLIT, returns_actual_prompt=False,
+        regions=("beijing", "singapore", "virginia"),
         resolutions=("720P", "1080P"), default_resolution="1080P",
         durations=_seconds(2, 15), default_duration=5,
-        audio=Audio.ALWAYS, accepts_audio_url=True, accepts_shot_type=True,
+        audio=Audio.ALWAYS, media=FRAME_OR_AUDIO, accepts_shot_type=True,
         prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
         prices={"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}),
                 "USD": Price("USD", {"720P": 0.10, "1080P": 0.15})},
@@ -203,20 +277,27 @@ _MODELS: tuple[Model, ...] = (
         durations_by_region={"virginia": (5, 10, 15)},
     ),
     Model(
-        id="wan2.6-i2v-us", family="wan2.6", regions=("virginia",),
+        id="wan2.6-i2v-us", family="wan2.6", usage=Usage.SPLIT, returns_actual_prompt=False,
+        regions=("virginia",),
         resolutions=("720P", "1080P"), default_resolution="1080P",
         durations=(5, 10, 15), default_duration=5,
-        audio=Audio.ALWAYS, accepts_audio_url=True, accepts_shot_type=True,
+        audio=Audio.ALWAYS, media=FRAME_OR_AUDIO, accepts_shot_type=True,
         prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
         prices={},  # no published price
         summary_en="wan2.6, US deployment: sound, lip-sync, multi-shot; 5, 10 or 15 s",
         summary_zh="wan2.6 美国部署版：有声、口型同步、多镜头；5、10 或 15 秒",
     ),
+    Model(id="wan2.7-i2v", **_WAN27,
+          summary_en="wan2.7 (recommended): " + _WAN27_EN,
+          summary_zh="wan2.7（推荐）：" + _WAN27_ZH),
+    Model(id="wan2.7-i2v-2026-04-25", **_WAN27,
+          summary_en="wan2.7, the 2026-04-25 snapshot (fixed behaviour): " + _WAN27_EN,
+          summary_zh="wan2.7 2026-04-25 快照版（行为固定）：" + _WAN27_ZH),
     Model(
         id="wan2.5-i2v-preview", family="wan2.5", regions=("beijing", "singapore"),
         resolutions=("480P", "720P", "1080P"), default_resolution="1080P",
         durations=(5, 10), default_duration=5,
-        audio=Audio.ALWAYS, accepts_audio_url=True,
+        audio=Audio.ALWAYS, media=FRAME_OR_AUDIO,
         prompt_max=1500, submit_per_second=5, concurrent_tasks=5,
         prices={"CNY": Price("CNY", {"480P": 0.30, "720P": 0.60, "1080P": 1.00})},
         summary_en="wan2.5 preview: sound and lip-sync to your audio; 5 or 10 s",
@@ -239,7 +320,7 @@ _MODELS: tuple[Model, ...] = (
         summary_zh="wan2.2 专业版：无声 5 秒短片，动作更丰富",
     ),
     Model(
-        id="wanx2.1-i2v-plus", family="wan2.1", regions=("beijing",),
+        id="wanx2.1-i2v-plus", family="wan2.1", usage=Usage.RATIO, regions=("beijing",),
         resolutions=("720P",), default_resolution="720P",
         durations=(5,), default_duration=5, templates=ALL_TEMPLATES,
         summary_en=(f"wan2.1 plus: silent 5 s clips and all {len(ALL_TEMPLATES)} one-click "
@@ -247,7 +328,7 @@ _MODELS: tuple[Model, ...] = (
         summary_zh=f"wan2.1 专业版：无声 5 秒短片，全部 {len(ALL_TEMPLATES)} 个一键特效模板",
     ),
     Model(
-        id="wanx2.1-i2v-turbo", family="wan2.1", regions=("beijing",),
+        id="wanx2.1-i2v-turbo", family="wan2.1", usage=Usage.RATIO, regions=("beijing",),
         resolutions=("480P", "720P"), default_resolution="720P",
         durations=(3, 4, 5), default_duration=5, templates=TURBO_TEMPLATES,
         summary_en=(f"wan2.1 turbo: silent 3–5 s clips and {len(TURBO_TEMPLATES)} one-click "
@@ -255,7 +336,7 @@ _MODELS: tuple[Model, ...] = (
         summary_zh=f"wan2.1 极速版：无声 3–5 秒短片，{len(TURBO_TEMPLATES)} 个一键特效模板",
     ),
     Model(
-        id="wan2.1-i2v-plus", family="wan2.1", regions=("singapore",),
+        id="wan2.1-i2v-plus", family="wan2.1", usage=Usage.RATIO, regions=("singapore",),
         resolutions=("720P",), default_resolution="720P",
         durations=(5,), default_duration=5, templates=ALL_TEMPLATES,
         prices={"USD": Price("USD", {"720P": 0.10})},
@@ -263,12 +344,37 @@ _MODELS: tuple[Model, ...] = (
         summary_zh="wan2.1 专业版（国际）：无声 5 秒短片",
     ),
     Model(
-        id="wan2.1-i2v-turbo", family="wan2.1", regions=("singapore",),
+        id="wan2.1-i2v-turbo", family="wan2.1", usage=Usage.RATIO, regions=("singapore",),
         resolutions=("480P", "720P"), default_resolution="720P",
         durations=(3, 4, 5), default_duration=5, templates=TURBO_TEMPLATES,
         prices={"USD": Price("USD", {"480P": 0.036, "720P": 0.036})},
         summary_en="wan2.1 turbo (international): silent 3–5 s clips, cheapest",
         summary_zh="wan2.1 极速版（国际）：无声 3–5 秒短片，最便宜",
+    ),
+    Model(
+        id="wan2.2-kf2v-flash", family="wan2.2", regions=("beijing",), **_KF2V,
+        resolutions=("480P", "720P", "1080P"), default_resolution="720P", usage=Usage.VIDEO_TIER,
+        prices={"CNY": Price("CNY", {"480P": 0.10, "720P": 0.20, "1080P": 0.48},
+                             checked=PRICES_CHECKED_2026_10)},
+        summary_en="wan2.2 fast " + _KF2V_EN + ", cheapest",
+        summary_zh="wan2.2 极速版" + _KF2V_ZH + "，最便宜",
+    ),
+    Model(
+        id="wanx2.1-kf2v-plus", family="wan2.1", regions=("beijing",), **_KF2V,
+        resolutions=("720P",), default_resolution="720P", usage=Usage.RATIO,
+        templates=KF2V_TEMPLATES,
+        prices={"CNY": Price("CNY", {"720P": 0.70}, checked=PRICES_CHECKED_2026_10)},
+        summary_en=(f"wan2.1 plus {_KF2V_EN}, and {len(KF2V_TEMPLATES)} one-click effect "
+                    "templates from one photo"),
+        summary_zh=f"wan2.1 专业版{_KF2V_ZH}，{len(KF2V_TEMPLATES)} 个单图一键特效模板",
+    ),
+    Model(
+        id="wan2.1-kf2v-plus", family="wan2.1", regions=("singapore",), **_KF2V,
+        resolutions=("720P",), default_resolution="720P", usage=Usage.RATIO,
+        submit_per_second=1,
+        prices={"USD": Price("USD", {"720P": 0.10}, checked=PRICES_CHECKED_2026_10)},
+        summary_en="wan2.1 plus (international) " + _KF2V_EN,
+        summary_zh="wan2.1 专业版（国际）" + _KF2V_ZH,
     ),
 )
 MODELS: dict[str, Model] = {m.id: m for m in _MODELS}

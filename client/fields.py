@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import catalog
-from .catalog import Audio, Model
+from .catalog import DRIVING_AUDIO, FIRST_CLIP, FIRST_FRAME, LAST_FRAME, Audio, Model
 
 SHOT_TYPES = ("single", "multi")
 
 Kind = Literal["text", "number", "checkbox", "radio", "dropdown", "media"]
 Place = Literal["top", "picture", "model", "main", "advanced"]  # where the studio shows it
-MediaKind = Literal["image", "audio"]
+MediaKind = Literal["image", "audio", "video"]
 _JSON_TYPES: dict[str, type] = {"number": int, "checkbox": bool}  # every other kind: a string
 
 
@@ -49,10 +49,11 @@ class Field:
     bounds: tuple[int, int] | None = None  # number
     prompt_part: bool = False  # an effect template replaces it: not sent with one
     shown: Any = None  # what the studio's control shows when the request leaves it unset
-    required: str | None = None  # the rule when it is missing; None: optional
+    required: str | None = None  # the rule when it is missing (media: when its role is needed)
     media: MediaKind | None = None
-    role: str | None = None  # media: first_frame, driving_audio (last_frame, first_clip next)
-    file_input: str | None = None  # media: the studio's upload input (its link input: wire key)
+    role: str | None = None  # media: the wan2.7 media type; client.protocols places it on the wire
+    file_input: str | None = None  # media: the studio's and /generate's upload input
+    link_input: str | None = None  # media: its input for a public link
     lines: int = 1  # text: rows in the studio
     flag: str | None = None  # CLI option ("--no-x": a switch that turns it off)
     help: str = ""
@@ -69,7 +70,8 @@ class Field:
 
     @property
     def wire_name(self) -> str:
-        """How messages about the create JSON name it, e.g. input.img_url."""
+        """How messages about the create JSON name it, e.g. parameters.duration (media: see
+        client.protocols.Wire.wire_name)."""
         return ".".join(self.wire) if self.wire else self.name
 
 
@@ -91,6 +93,27 @@ def _no_duration(model: Model, value: Any) -> str:
     return f"{model.id} cannot make {value} s videos"
 
 
+# How messages name a medium by its role.
+ROLE_NOUNS = {FIRST_FRAME: "a first-frame picture", LAST_FRAME: "a last frame",
+              FIRST_CLIP: "a clip to continue", DRIVING_AUDIO: "an audio track"}
+
+
+def _no_role(role: str) -> Callable[[Model, str], str]:
+    """Why a model refuses a medium: it lacks the role; name the models here that take it."""
+    def refusal(model: Model, region: str) -> str:
+        noun = ROLE_NOUNS[role].split(" ", 1)[1]
+        holders = ", ".join(m.id for m in catalog.models_in_region(region) if role in m.roles)
+        return f"{model.id} takes no {noun}" + (f"; choose {holders}" if holders else "")
+    return refusal
+
+
+def _no_shot_type(model: Model, region: str) -> str:
+    if model.shots_in_prompt:
+        return (f"{model.id} has no shot type; write the shots in the prompt instead, e.g. "
+                "\"Shot 1 [0-3 s]: … Shot 2 [3-5 s]: …\"")
+    return f"{model.id} has no shot type; multi-shot storytelling needs a wan2.6 or wan2.7 model"
+
+
 def _no_sound_switch(model: Model, region: str) -> str:
     return f"{model.id} has no sound switch; " + (
         "its videos always have sound" if model.audio is Audio.ALWAYS
@@ -105,8 +128,9 @@ class VideoRequest:
                        required="name a model (python -m client models lists them)",
                        flag="--model")
     image: str | Path | None = _spec(  # noqa: RUF009 - _spec is a dataclasses.field
-        None, kind="media", label="image", place="picture", wire=("input", "img_url"),
-        media="image", role="first_frame", file_input="image",
+        None, kind="media", label="image", place="picture",
+        media="image", role=FIRST_FRAME, file_input="image", link_input="img_url",
+        takes=lambda m: FIRST_FRAME in m.roles,
         required="a first-frame picture is required; upload one or give its URL",
         flag="--image", help="a local file or a public http(s) URL")
     template: str | None = _spec(  # effect template id (wan2.1 in Beijing only)
@@ -121,13 +145,24 @@ class VideoRequest:
         "", kind="text", label="negative_prompt", place="advanced",
         wire=("input", "negative_prompt"), max_chars=lambda m: m.negative_prompt_max,
         prompt_part=True, flag="--negative-prompt")
-    audio_url: str | Path | None = _spec(  # noqa: RUF009 - a voice track or song (wan2.5, 2.6)
-        None, kind="media", label="audio", place="picture", wire=("input", "audio_url"),
-        media="audio", role="driving_audio", file_input="audio_file",
-        takes=lambda m: m.accepts_audio_url,
-        refusal=lambda m, r: (f"{m.id} makes silent video and takes no audio; choose a wan2.5 "
-                              "or wan2.6 model for sound"),
+    audio_url: str | Path | None = _spec(  # noqa: RUF009 - a voice track or song to lip-sync to
+        None, kind="media", label="audio", place="picture", media="audio", role=DRIVING_AUDIO,
+        file_input="audio_file", link_input="audio_url", takes=lambda m: DRIVING_AUDIO in m.roles,
+        refusal=lambda m, r: (f"{m.id} makes silent video and takes no audio; choose a wan2.5, "
+                              "wan2.6 or wan2.7 model for sound"),
         flag="--audio", help="a voice track or song: a local wav/mp3 or a URL")
+    last_frame: str | Path | None = _spec(  # noqa: RUF009 - the picture the video ends on
+        None, kind="media", label="last_frame", place="picture", media="image", role=LAST_FRAME,
+        file_input="last_frame", link_input="last_frame_url",
+        takes=lambda m: LAST_FRAME in m.roles, refusal=_no_role(LAST_FRAME),
+        required="add the last frame: the picture the video should end on",
+        flag="--last-frame", help="the picture the video ends on: a local file or a URL")
+    first_clip: str | Path | None = _spec(  # noqa: RUF009 - a video to continue (wan2.7)
+        None, kind="media", label="first_clip", place="picture", media="video", role=FIRST_CLIP,
+        file_input="first_clip", link_input="first_clip_url",
+        takes=lambda m: FIRST_CLIP in m.roles, refusal=_no_role(FIRST_CLIP),
+        flag="--first-clip",
+        help="a 2–10 s MP4/MOV to continue (replaces --image): a local file or a URL")
     resolution: str | None = _spec(  # None = the model's default
         None, kind="radio", label="resolution", place="main", wire=("parameters", "resolution"),
         choices=lambda m: m.resolutions, fallback=lambda m: m.default_resolution,
@@ -142,8 +177,7 @@ class VideoRequest:
     shot_type: str | None = _spec(  # "single" / "multi" (wan2.6 only)
         None, kind="radio", label="shot_type", place="main", wire=("parameters", "shot_type"),
         takes=lambda m: m.accepts_shot_type, shown="single", choices=SHOT_TYPES,
-        refusal=lambda m, r: (f"{m.id} has no shot type; multi-shot storytelling needs a "
-                              "wan2.6 model"),
+        refusal=_no_shot_type,
         bad_value=lambda m, v: f"unknown shot type {v!r}", flag="--shot-type")
     audio: bool | None = _spec(  # the sound switch (wan2.6-i2v-flash only); None = model default
         None, kind="checkbox", label="audio_switch", place="main", wire=("parameters", "audio"),
@@ -181,6 +215,7 @@ FIELDS: tuple[Field, ...] = tuple(
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 MEDIA: tuple[Field, ...] = tuple(f for f in FIELDS if f.kind == "media")
 MEDIA_FIELDS: tuple[str, ...] = tuple(f.name for f in MEDIA)
+BY_ROLE: dict[str, Field] = {f.role: f for f in MEDIA if f.role is not None}
 
 
 def takes(model: Model, field: Field | str) -> bool:

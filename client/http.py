@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from . import catalog
+from .protocols import CREATE_PATHS
 from .errors import (
     AuthError,
     InvalidInput,
@@ -35,7 +36,6 @@ from .errors import (
     error_class,
 )
 
-CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BASE_URL_ENV = "DASHSCOPE_HTTP_BASE_URL"
 API_KEY_ENV = "DASHSCOPE_API_KEY"
@@ -49,7 +49,7 @@ _ACCOUNT_SALT = secrets.token_bytes(16)  # per process: an `account` tag means n
 def call_kind(method: str, path: str) -> str:
     """'create' (charges money, must not run twice), 'safe' (GET, cancel) or 'other'."""
     method = method.upper()
-    if method == "POST" and path.rstrip("/").endswith(CREATE_PATH):
+    if method == "POST" and path.rstrip("/").endswith(CREATE_PATHS):
         return "create"
     if method in ("GET", "HEAD") or (method == "POST" and "/tasks/" in path
                                      and path.rstrip("/").endswith("/cancel")):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput
+from .fields import MEDIA_FIELDS
 from .handle import TaskHandle
 from .http import WanClient
 from .request import VideoRequest, local_path, source_kind, to_payload, validate
@@ -61,13 +62,10 @@ async def prepare(client: WanClient, req: VideoRequest) -> Prepared:
         raise InvalidInput("region", f"the request is for {req.region} but the client is set up "
                                      f"for {client.region}; keys and models belong to one region")
     checked = validate(req, check_media=True)
-    assert checked.image is not None  # validate() refuses a request without one
-    image_url = await _media_url(client, checked.image, checked.model)
-    audio_url = (None if checked.audio_url is None
-                 else await _media_url(client, checked.audio_url, checked.model))
-    payload = to_payload(checked, image_url, audio_url)
-    sent_urls = [payload["input"].get("img_url", ""), payload["input"].get("audio_url") or ""]
-    oss = any(source_kind(u) == "oss" for u in sent_urls if u)
+    urls = [None if (value := getattr(checked, name)) is None
+            else await _media_url(client, value, checked.model) for name in MEDIA_FIELDS]
+    payload = to_payload(checked, *urls)
+    oss = any(url is not None and source_kind(url) == "oss" for url in urls)
     return Prepared(checked, payload, oss)
 
 

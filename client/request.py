@@ -14,17 +14,21 @@ from typing import Any
 from . import catalog
 from .catalog import Audio, Model
 from .errors import InvalidInput
+from .catalog import FIRST_CLIP, FIRST_FRAME, FRAME_ONLY, LAST_FRAME
 from .fields import (  # noqa: F401 - SHOT_TYPES and VideoRequest: callers import them from here
+    BY_ROLE,
     FIELDS,
     MEDIA,
     MEDIA_FIELDS,
+    ROLE_NOUNS,
     SHOT_TYPES,
     Field,
     VideoRequest,
     fields_for,
 )
 from .links import URL_MAX_CHARS, check_public_url  # noqa: F401 - callers import it from here
-from .media import ImageInfo, probe_image
+from .media import LEGACY_IMAGE, ImageInfo, ImageRules, probe_image, probe_video
+from .protocols import Wire, wire_for, wire_of
 
 # --- media sources ---------------------------------------------------------------------------------
 
@@ -103,17 +107,62 @@ def validate(req: VideoRequest, *, check_media: bool = True) -> VideoRequest:
         notices.append("Sound is off, so the audio track is not used (and the video is silent).")
     if req.template is not None and req.prompt.strip():
         notices.append("With an effect template the prompt is not used.")
+    if req.template is not None and checked["last_frame"] is not None:
+        checked["last_frame"] = None  # the service ignores it; do not upload it either
+        notices.append("With an effect template the last frame is not used.")
+    _check_media_set(model, {f.role for f in MEDIA if checked[f.name] is not None},
+                     req.template is not None)
     valid = req.replace(**checked, notices=tuple(notices))
     if check_media:
+        wire = wire_of(model)
         for f in MEDIA:
-            _check_media(f, getattr(valid, f.name))
+            _check_media(f, getattr(valid, f.name), wire)
+        valid = _check_clip_length(valid)
     return valid
+
+
+def _check_media_set(model: Model, present: set[str | None], template: bool) -> None:
+    """Refuse media the model does not take together, naming the field to add or remove."""
+    allowed = model.media + (FRAME_ONLY if template else ())  # a template needs one picture
+    if present in allowed:
+        return
+    wider = [combo for combo in allowed if present <= combo]
+    if wider:
+        role = next(r for r in BY_ROLE if r in min(wider, key=len) - present)
+        rule = BY_ROLE[role].required or f"{model.id} needs {ROLE_NOUNS[role]}"
+        if role == FIRST_FRAME and FIRST_CLIP in model.roles:
+            rule += " (or a clip to continue)"
+        elif role == LAST_FRAME and model.templates:
+            rule += ", or choose an effect template (it needs only the first frame)"
+        raise InvalidInput(BY_ROLE[role].name, rule)
+    given = [r for r in BY_ROLE if r in present]
+    for later, role in enumerate(given[1:], 1):
+        for earlier in given[:later]:
+            if not any({earlier, role} <= combo for combo in allowed):
+                raise InvalidInput(BY_ROLE[role].name,
+                                   f"{model.id} cannot take {ROLE_NOUNS[role]} together with "
+                                   f"{ROLE_NOUNS[earlier]}; remove one of them")
+    raise InvalidInput(BY_ROLE[given[-1]].name, f"{model.id} does not take this set of media")
+
+
+def _check_clip_length(req: VideoRequest) -> VideoRequest:
+    """`duration` counts a clip to continue: it must be longer than the clip; say what is new."""
+    if req.first_clip is None or source_kind(req.first_clip) != "file":
+        return req
+    seconds = probe_video(local_path(req.first_clip), "first_clip").seconds
+    total = req.duration or deployed_model(req.model, req.region).default_duration
+    if total <= seconds:
+        raise InvalidInput("duration", f"the duration counts the {seconds:.1f} s clip to continue, "
+                                       f"so {total} s leaves no new video; choose at least "
+                                       f"{math.floor(seconds) + 1} s")
+    new = f"The {seconds:.1f} s clip and {total - seconds:.1f} s of new video make {total} s."
+    return req.replace(notices=(*req.notices, new))
 
 
 def _checked(f: Field, value: Any, model: Model, region: str) -> Any:
     """The field's value as the model takes it (its default filled in), or InvalidInput."""
     if value is None or (f.kind == "media" and isinstance(value, str) and not value.strip()):
-        if f.required:
+        if f.required and f.role is None:  # a medium is needed or not by its combination
             raise InvalidInput(f.name, f.required)
         return f.fallback(model) if f.fallback else f.default
     if f.refusal is not None and value != f.default and not f.takes(model):
@@ -166,27 +215,32 @@ def _check_source(value: str | Path, f: Field) -> None:
                            ("http", "https", "oss", "data", "a local file"))
 
 
-def _check_media(f: Field, value: str | Path | None) -> None:
-    """Open and check a local or inline medium (links are the service's to fetch)."""
+def _check_media(f: Field, value: str | Path | None, wire: Wire) -> None:
+    """Open and check a local or inline medium by its role's rules (links are the service's
+    to fetch)."""
     from .media import probe_audio
 
     if value is None:
         return
     if f.media == "image":
-        image_info(value, f.name)  # raises on a bad picture
+        image_info(value, f.name, wire.image_rules)  # raises on a bad picture
     elif source_kind(value) == "file":
         path = local_path(value)
         if not path.is_file():
             raise InvalidInput(f.name, f"no such file: {path.name}")
-        probe_audio(path, f.name)
+        if f.media == "audio":
+            probe_audio(path, f.name, rules=wire.audio_rules)
+        else:
+            probe_video(path, f.name)
 
 
-def image_info(image: str | Path, field_name: str = "image") -> ImageInfo | None:
+def image_info(image: str | Path, field_name: str = "image",
+               rules: ImageRules = LEGACY_IMAGE) -> ImageInfo | None:
     """Probe a local or data-URI image; None for remote URLs (the service checks those)."""
     kind = source_kind(image)
     if kind == "data":
         mime, data = decode_data_uri(str(image), field_name)
-        info = probe_image(data, field_name)
+        info = probe_image(data, field_name, rules)
         if mime != info.mime:
             raise InvalidInput(field_name, f"the data URI says {mime} but holds {info.format}")
         return info
@@ -194,7 +248,7 @@ def image_info(image: str | Path, field_name: str = "image") -> ImageInfo | None
         path = local_path(image)
         if not path.is_file():
             raise InvalidInput(field_name, f"no such file: {path.name}")
-        return probe_image(path, field_name)
+        return probe_image(path, field_name, rules)
     return None
 
 
@@ -202,17 +256,25 @@ def image_info(image: str | Path, field_name: str = "image") -> ImageInfo | None
 
 def to_payload(req: VideoRequest, *media_urls: str | None) -> dict[str, Any]:
     """The create-task JSON for a validated request, its media (in the field list's order:
-    img_url, audio_url) already turned into URLs.
+    image, audio_url, last_frame, first_clip) already turned into URLs, in the body the
+    model's protocol speaks.
 
     Holds only the fields the model takes, and no prompt when a template drives the video.
     """
     model = deployed_model(req.model, req.region)
+    wire = wire_of(model)
     urls = dict(zip(MEDIA_FIELDS, media_urls))
     body: dict[str, Any] = {"model": None, "input": {}, "parameters": {}}
     for f in fields_for(model):
-        if f.wire is None or (f.prompt_part and req.template is not None):
+        if f.prompt_part and req.template is not None:
             continue
-        value = urls.get(f.name) if f.kind == "media" else getattr(req, f.name)
+        if f.role is not None:
+            if url := urls.get(f.name):
+                wire.put(body["input"], f.role, url)
+            continue
+        if f.wire is None:
+            continue
+        value = getattr(req, f.name)
         if value is None and f.fallback is not None:
             value = f.fallback(model)
         if value is not None and value != "":
@@ -222,8 +284,14 @@ def to_payload(req: VideoRequest, *media_urls: str | None) -> dict[str, Any]:
 
 
 def from_payload(payload: dict[str, Any], region: str) -> VideoRequest:
-    """The request a create-task JSON describes (the simulator checks it with validate())."""
+    """The request a create-task JSON describes (the simulator checks it with validate()).
+    InvalidInput("media", …) when the body's media cannot be read in its model's protocol."""
     values: dict[str, Any] = {"model": "", "region": region}
+    model_id = payload.get("model")
+    section = payload.get("input")
+    if isinstance(model_id, str) and isinstance(section, dict):
+        for role, url in wire_for(model_id).media_of(section).items():
+            values[BY_ROLE[role].name] = url
     for f in FIELDS:
         if f.wire is None:
             continue

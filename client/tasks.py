@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 from .download import download
 from .errors import CancelNotAllowed, InvalidInput, RateLimited, ServiceError, WaitTimeout, WanError
-from .http import CREATE_PATH, WanClient
+from .http import WanClient
 from .polling import PollSchedule, QueryPacer
+from .protocols import wire_for
 from .status import Canceled, Pending, TaskStatus, UnknownStatusError, parse_status, parse_time
 
 __all__ = [
@@ -60,7 +61,8 @@ async def create_task(client: WanClient, payload: dict[str, Any], *, oss: bool =
     headers = {"X-DashScope-Async": "enable"}
     if oss:
         headers["X-DashScope-OssResourceResolve"] = "enable"
-    body = await client.api("POST", CREATE_PATH, json_body=payload, headers=headers)
+    path = wire_for(str(payload.get("model", ""))).path
+    body = await client.api("POST", path, json_body=payload, headers=headers)
     output = body.get("output") or {}
     task_id = output.get("task_id")
     if not task_id:

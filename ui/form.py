@@ -41,8 +41,8 @@ def _inputs() -> tuple[Input, ...]:
     found: list[Input] = []
     for f in FIELDS:
         if f.kind == "media":
-            assert f.file_input is not None and f.wire is not None
-            found += [Input(f.file_input, f), Input(f.wire[-1], f, link=True)]
+            assert f.file_input is not None and f.link_input is not None
+            found += [Input(f.file_input, f), Input(f.link_input, f, link=True)]
         else:
             found.append(Input(f.name, f))
     later = len(PUBLIC_ORDER)

@@ -122,7 +122,7 @@ def preview_outputs(form: Form, lang: str, simulated: bool) -> tuple[str, str, s
     try:
         req = build_request(form)
         missing = {f.name: STAND_INS[f.media or ""] for f in MEDIA  # the code shows a stand-in
-                   if f.required and getattr(req, f.name) is None}
+                   if f.name == "image" and req.image is None and req.first_clip is None}
         checked = validate(req.replace(**missing), check_media=False)
     except InvalidInput as exc:
         sentence = "⚠ " + error_sentence(exc, lang)

@@ -227,7 +227,7 @@ _TEMPLATE_EFFECTS: dict[str, MotionFactory] = {
     "dissolve": dissolve,
 }
 TEMPLATE_MOTIONS: dict[str, MotionFactory] = {
-    template: _TEMPLATE_EFFECTS.get(template, bounce) for template in catalog.TEMPLATES
+    template: _TEMPLATE_EFFECTS.get(template, bounce) for template in catalog.ALL_TEMPLATES
 }
 
 

@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from client import errors, handle
-from client.http import CREATE_PATH, WanClient
+from client.http import WanClient
+from client.protocols import VIDEO_GENERATION_PATH as CREATE_PATH
 from client.jobs import run, submit
 from client.request import VideoRequest
 from client.simulator.state import account_of

@@ -41,7 +41,7 @@ def full_form(model: catalog.Model, region: str) -> Any:
 def test_generate_keeps_its_parameters_and_takes_every_field() -> None:
     assert INPUT_NAMES[:len(PUBLIC_ORDER)] == PUBLIC_ORDER
     names = [f.name for f in FIELDS if f.kind != "media"]
-    names += [n for f in MEDIA for n in (f.file_input, f.wire[-1])]  # type: ignore[index]
+    names += [n for f in MEDIA for n in (f.file_input, f.link_input)]
     assert sorted(INPUT_NAMES) == sorted(names)
 
 

@@ -13,12 +13,20 @@ from client import catalog, fields
 from client.__main__ import build_parser, request_from_args
 from client.errors import InvalidInput
 from client.fields import FIELDS, VideoRequest, fields_for, takes
+from client.protocols import wire_of
 from client.request import from_payload, to_payload, validate
 from ui import controls
 from ui.i18n import EN, ZH
 
 DEPLOYED = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region(r)]
 IMG, AUDIO = "https://example.com/a.jpg", "https://example.com/a.mp3"
+CLIP = "https://example.com/a.mp4"
+URLS = {"image": IMG, "audio": AUDIO, "video": CLIP}
+
+
+def media_urls(request: VideoRequest) -> list[str | None]:
+    """The URLs to_payload takes: the request's own (they are links already)."""
+    return [getattr(request, f.name) for f in fields.MEDIA]
 
 
 def everything(model: catalog.Model, region: str, **changes: Any) -> VideoRequest:
@@ -28,14 +36,15 @@ def everything(model: catalog.Model, region: str, **changes: Any) -> VideoReques
         "negative_prompt": "blur", "resolution": model.resolutions[0],
         "duration": model.durations[-1], "seed": 7, "prompt_extend": True, "watermark": True}
     for f in fields_for(model):  # the capabilities, whichever the list holds
-        if f.refusal is not None and f.name != "template":
+        if f.refusal is not None and f.name != "template" and f.kind != "media":
             values[f.name] = _set(f, model)
+    widest = max(model.media, key=len)  # the most media the model takes together
+    values.update({f.name: URLS[f.media or ""] if f.role in widest else None
+                   for f in fields.MEDIA})
     return VideoRequest(**{**values, **changes})
 
 
 def _set(f: fields.Field, model: catalog.Model) -> Any:
-    if f.kind == "media":
-        return AUDIO if f.media == "audio" else IMG
     if f.kind == "checkbox":
         return not f.shown if isinstance(f.shown, bool) else True
     return (f.allowed(model) or ("x",))[-1]
@@ -45,14 +54,17 @@ def test_the_list_is_the_request() -> None:
     names = [f.name for f in dataclasses.fields(VideoRequest) if f.name != "notices"]
     assert [f.name for f in FIELDS] == names
     wires = [f.wire for f in FIELDS if f.wire is not None]
-    assert len(wires) == len(set(wires)) == len(FIELDS) - 1  # region alone is not sent
+    # Region is not sent; media travel where each model's protocol puts them.
+    assert len(wires) == len(set(wires)) == len(FIELDS) - 1 - len(fields.MEDIA)
     assert {w[0] for w in wires} == {"model", "input", "parameters"}
     for f in FIELDS:
         assert f.label in EN and f.label in ZH, f.name
     flags = [f.flag for f in FIELDS if f.flag]
     assert len(flags) == len(set(flags))
-    assert fields.MEDIA_FIELDS == ("image", "audio_url")
-    assert [f.role for f in fields.MEDIA] == ["first_frame", "driving_audio"]
+    assert fields.MEDIA_FIELDS == ("image", "audio_url", "last_frame", "first_clip")
+    assert [f.role for f in fields.MEDIA] == ["first_frame", "driving_audio", "last_frame",
+                                               "first_clip"]
+    assert all(f.wire is None and f.file_input and f.link_input for f in fields.MEDIA)
 
 
 @pytest.mark.parametrize("model_id,region", DEPLOYED)
@@ -61,10 +73,15 @@ def test_what_a_model_takes_is_answered_once(model_id: str, region: str) -> None
     for each optional one exactly when it does."""
     model = catalog.model_in_region(model_id, region)
     assert model is not None
-    sent = to_payload(validate(everything(model, region), check_media=False), IMG, AUDIO)
+    request = validate(everything(model, region), check_media=False)
+    sent = to_payload(request, *media_urls(request))
     places = {("model",)} | {(section, key) for section in ("input", "parameters")
                              for key in sent[section]}
-    assert places == {f.wire for f in fields_for(model) if f.wire and f.name != "template"}
+    wire = wire_of(model)
+    media_places = {("input", wire.wire_name(f.role or "").split(".")[1].split("[")[0])
+                    for f in fields.MEDIA if getattr(request, f.name) is not None}
+    assert places == {f.wire for f in fields_for(model)
+                      if f.wire and f.name != "template"} | media_places
     shown = controls.model_updates(model_id, region, {}, "en")
     for f in FIELDS:
         if f.refusal is not None:
@@ -78,7 +95,7 @@ def test_every_field_goes_out_and_comes_back(model_id: str, region: str) -> None
     assert model is not None
     changes = {"template": model.templates[0], "prompt": ""} if model.templates else {}
     request = validate(everything(model, region, **changes), check_media=False)
-    payload = json.loads(json.dumps(to_payload(request, IMG, AUDIO)))
+    payload = json.loads(json.dumps(to_payload(request, *media_urls(request))))
     assert validate(from_payload(payload, region), check_media=False) == request.replace(
         **({"prompt_extend": True, "negative_prompt": ""} if model.templates else {}))
 

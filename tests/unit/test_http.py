@@ -23,7 +23,6 @@ from client.errors import (
     WanError,
 )
 from client.http import (
-    CREATE_PATH,
     KEEPALIVE_SECONDS,
     RetryTransport,
     WanClient,
@@ -33,6 +32,7 @@ from client.http import (
     tls_context,
 )
 from client.polling import PollSchedule
+from client.protocols import VIDEO_GENERATION_PATH as CREATE_PATH
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-test-0123456789abcdef"

@@ -48,7 +48,8 @@ SPEC["wanx2.1-i2v-turbo", "beijing"] = Spec(("480P", "720P"), "720P", (3, 4, 5),
 SPEC["wan2.1-i2v-plus", "singapore"] = Spec(("720P",), "720P", (5,))
 SPEC["wan2.1-i2v-turbo", "singapore"] = Spec(("480P", "720P"), "720P", (3, 4, 5))
 
-CATALOG_PAIRS = sorted((m, r) for m in catalog.MODELS for r in catalog.REGIONS
+CATALOG_PAIRS = sorted((m, r) for m in catalog.MODELS for r in catalog.REGIONS  # the legacy body
+                       if catalog.MODELS[m].protocol is catalog.Protocol.LEGACY
                        if catalog.model_in_region(m, r) is not None)
 
 

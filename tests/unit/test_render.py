@@ -155,9 +155,9 @@ def test_seeds_choose_different_single_shot_moves():
 
 
 def test_every_template_maps_to_a_motion():
-    assert set(rendering.TEMPLATE_MOTIONS) == set(catalog.TEMPLATES)
+    assert set(rendering.TEMPLATE_MOTIONS) == set(catalog.ALL_TEMPLATES)
     assert len(rendering.TEMPLATE_MOTIONS) == 26
-    assert set(rendering._TEMPLATE_EFFECTS) <= set(catalog.TEMPLATES)  # no misspelt ids
+    assert set(rendering._TEMPLATE_EFFECTS) <= set(catalog.ALL_TEMPLATES)  # no misspelt ids
     assert rendering.TEMPLATE_MOTIONS["flying"] is rendering.float_up
     assert rendering.TEMPLATE_MOTIONS["inflate"] is rendering.pulse
     assert rendering.TEMPLATE_MOTIONS["rotation"] is rendering.spin

@@ -1,0 +1,249 @@
+"""Stories run on the simulator as a real server: continued shots wait for their shot and start
+from its last frame, independent shots run at once, a failure stops only what continues from it,
+redo and cancel do no more than they must, and the film is checked with PyAV."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from client import events, frames, story_cli
+from client.errors import TaskCanceled, TaskFailed
+from client.eta import EtaEstimator
+from client.http import WanClient
+from client.simulator import render
+from client.simulator.server import RunningSimulator, SimConfig, start_simulator
+from client.simulator.state import SimTask, account_of
+from client.story import from_dict, plan
+from client.story_run import (
+    Continuing,
+    FilmDone,
+    ShotDone,
+    ShotEvent,
+    ShotFailed,
+    ShotSkipped,
+    StoryEvent,
+    StoryRun,
+)
+from tests.integration.helpers import creates
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+TASK_SECONDS = 0.3
+SHOT_SECONDS = 2  # the shortest wan2.6-i2v-flash makes
+# The simulator's pull, pan and tilt begin zoomed in, while the service's first frame is the
+# picture itself: a seed whose move is a push-in starts every shot on its picture.
+PUSH_IN_SEED = next(s for s in range(100)
+                    if render.single_shot(random.Random(s), SHOT_SECONDS)(0.0) == render.Pose())
+SAME_PICTURE = 8.0  # mean |difference| per RGB value of two frames that show one picture
+OTHER_PICTURE = 40.0  # … and at least this for two different pictures
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    """One simulator with the account limits on (wan2.6-i2v-flash: 5 tasks at once)."""
+    running = start_simulator(SimConfig(task_seconds=TASK_SECONDS, limits=True))
+    yield running
+    running.stop()
+
+
+def storyboard(*shots: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"model": "wan2.6-i2v-flash", "resolution": "720P", "image": "astronaut.jpg",
+            "seed": PUSH_IN_SEED, **top,
+            "shots": [{"prompt": f"shot {n + 1}", "duration": SHOT_SECONDS, **s}
+                      for n, s in enumerate(shots)]}
+
+
+@dataclass
+class Ran:
+    run: StoryRun
+    key: str
+    seen: list[tuple[float, StoryEvent]]  # with the moment each arrived
+
+    def of(self, kind: type) -> list[Any]:
+        return [event for _, event in self.seen if isinstance(event, kind)]
+
+
+async def collect(run: StoryRun, seen: list[tuple[float, StoryEvent]], *, redo: int | None = None,
+                  on_event: Any = None) -> None:
+    async for event in (run.run() if redo is None else run.redo(redo)):
+        seen.append((time.time(), event))
+        if on_event is not None:
+            on_event(run, event, [e for _, e in seen])
+
+
+def start(sim: RunningSimulator, data: dict[str, Any], dest: Path, **collect_options: Any) -> Ran:
+    """Run a storyboard (a new account) to its end in a fresh event loop."""
+    key = f"sk-story-{uuid.uuid4().hex}"
+    seen: list[tuple[float, StoryEvent]] = []
+    holder: list[StoryRun] = []
+
+    async def main() -> None:
+        async with WanClient(key, base_url=sim.base_url) as client:
+            run = StoryRun(client, plan(from_dict(data, ASSETS)), dest, eta=EtaEstimator())
+            holder.append(run)
+            await collect(run, seen, **collect_options)
+
+    asyncio.run(main())
+    return Ran(holder[0], key, seen)
+
+
+def again(sim: RunningSimulator, ran: Ran, *, redo: int | None = None) -> None:
+    """Run the same story again (what is not saved yet, or a redo) on a new connection."""
+    async def main() -> None:
+        async with WanClient(ran.key, base_url=sim.base_url) as client:
+            ran.run.client = client
+            await collect(ran.run, ran.seen, redo=redo)
+
+    asyncio.run(main())
+
+
+def tasks_of(sim: RunningSimulator, key: str) -> list[SimTask]:
+    return sorted(sim.sim.store.tasks_of(account_of(key)), key=lambda t: t.submitted)
+
+
+def rgb_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+@pytest.fixture(scope="module")
+def chain(sim: RunningSimulator, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """Three shots; shots 2 and 3 continue the one before."""
+    return start(sim, storyboard({}, {}, {}), tmp_path_factory.mktemp("chain"))
+
+
+def test_a_continued_story_is_one_film_with_seamless_seams(chain: Ran) -> None:
+    (done,) = chain.of(FilmDone)
+    shot_frames = [len(rgb_frames(chain.run.videos[i])) for i in range(3)]
+    with av.open(str(done.path)) as container:
+        assert len(container.streams.video) == 1 and len(container.streams.audio) == 1
+        assert container.streams.audio[0].codec_context.name == "aac"
+    film = rgb_frames(done.path)
+    assert abs(len(film) - sum(shot_frames)) <= 1
+    assert abs(len(film) - 3 * SHOT_SECONDS * 30) <= 1
+    for seam in (shot_frames[0], shot_frames[0] + shot_frames[1]):
+        assert difference(film[seam - 1], film[seam]) < SAME_PICTURE, seam
+
+
+def test_a_continuation_is_created_after_its_shot_succeeded_from_its_last_frame(
+        sim: RunningSimulator, chain: Ran) -> None:
+    first, second, third = tasks_of(sim, chain.key)[:3]
+    sent = sorted(r.at for r in creates(sim, chain.key))[:3]
+    now = time.time()
+    assert sent[1] >= first.end_time(now) and sent[2] >= second.end_time(now)
+    video = chain.run.videos[0]
+    frame = video.with_name(f"{video.stem}-last.png")
+    last = frames.last_frame(video)
+    with Image.open(frame) as handed:
+        assert handed.size == last.size and np.array_equal(np.asarray(handed), np.asarray(last))
+    assert str(second.request.image).endswith("/" + frame.name)  # uploaded, then sent by oss://
+    assert third.request.image is not None and third.request.image != second.request.image
+    start_of_second = rgb_frames(chain.run.videos[1])[0]
+    assert difference(start_of_second, np.asarray(last, np.int16)) < SAME_PICTURE
+
+
+def test_redoing_shot_2_of_3_sends_two_creates_and_keeps_shot_1(sim: RunningSimulator,
+                                                                 chain: Ran) -> None:
+    before = len(creates(sim, chain.key))
+    kept, replaced = chain.run.videos[0], (chain.run.videos[1], chain.run.videos[2])
+    again(sim, chain, redo=1)
+    assert len(creates(sim, chain.key)) == before + 2
+    assert chain.run.videos[0] == kept
+    assert all(chain.run.videos[i] != old and old.is_file() for i, old in ((1, replaced[0]),
+                                                                           (2, replaced[1])))
+    assert chain.run.film is not None and chain.run.film.shot_starts[1] == SHOT_SECONDS
+
+
+def test_a_story_with_a_cut_runs_both_shots_at_once_and_shows_the_cut(
+        sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    key = f"sk-story-cli-{uuid.uuid4().hex}"
+    monkeypatch.setenv("DASHSCOPE_API_KEY", key)
+    path = tmp_path / "cut.json"
+    data = storyboard({}, {"image": str(ASSETS / "rocket.jpg")}, image=str(ASSETS / "astronaut.jpg"))
+    path.write_text(json.dumps(data))
+    parser = argparse.ArgumentParser()
+    story_cli.add_story_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["story", str(path), "--out", str(tmp_path / "cut.mp4"),
+                              "--base-url", sim.base_url])
+    assert asyncio.run(story_cli.story_command(args)) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(tmp_path / "cut.mp4")
+    assert "at once: shots 1, 2" in err and "shot 2: saved " in err and "film: 4.0 s" in err
+    first, second = tasks_of(sim, key)
+    now = time.time()
+    assert second.submitted < first.end_time(now)  # neither waited for the other
+    film = rgb_frames(tmp_path / "cut.mp4")
+    seam = SHOT_SECONDS * 30
+    assert difference(film[seam - 1], film[seam]) > OTHER_PICTURE
+    assert difference(film[seam - 2], film[seam - 1]) < SAME_PICTURE
+
+
+def test_a_failed_shot_stops_only_the_shots_continuing_from_it_and_can_be_made_again(
+        sim: RunningSimulator, tmp_path: Path) -> None:
+    def fail_shot_2(run: StoryRun, event: StoryEvent, seen: list[StoryEvent]) -> None:
+        if isinstance(event, ShotDone) and event.index == 0:
+            assert any(isinstance(e, ShotEvent) and e.index == 3  # shot 4 started with shot 1
+                       and isinstance(e.event, events.Pending) for e in seen)
+            sim.faults.add("fail", route="create", code="InternalError")  # shot 2's create
+
+    ran = start(sim, storyboard({}, {}, {}, {"image": "rocket.jpg"}), tmp_path,
+                on_event=fail_shot_2)
+    (failed,) = ran.of(ShotFailed)
+    assert failed.index == 1 and isinstance(failed.error, TaskFailed)
+    assert [(s.index, s.because_of) for s in ran.of(ShotSkipped)] == [(2, 1)]
+    assert sorted(s.index for s in ran.of(ShotDone)) == [0, 3]
+    assert not ran.of(FilmDone) and ran.run.film is None
+    assert len(creates(sim, ran.key)) == 3  # shot 3 never sent
+    again(sim, ran)
+    assert len(creates(sim, ran.key)) == 5
+    assert ran.run.film is not None and len(ran.run.film.shot_starts) == 4
+
+
+def test_cancel_stops_the_shots_that_have_not_started(sim: RunningSimulator,
+                                                      tmp_path: Path) -> None:
+    def cancel_once_shot_1_has_a_task(run: StoryRun, event: StoryEvent,
+                                      seen: list[StoryEvent]) -> None:
+        if isinstance(event, ShotEvent) and isinstance(event.event, events.Pending):
+            run.cancel()
+
+    ran = start(sim, storyboard({}, {}), tmp_path, on_event=cancel_once_shot_1_has_a_task)
+    assert [s.index for s in ran.of(ShotDone)] == [0]  # its task existed: it goes on
+    (stopped,) = ran.of(ShotFailed)
+    assert stopped.index == 1 and isinstance(stopped.error, TaskCanceled)
+    assert not ran.of(Continuing) and len(creates(sim, ran.key)) == 1
+    again(sim, ran)
+    assert len(creates(sim, ran.key)) == 2 and ran.run.film is not None
+
+
+def test_a_wan27_shot_continues_the_previous_shots_last_seconds(sim: RunningSimulator,
+                                                                tmp_path: Path) -> None:
+    data = storyboard({"duration": 3}, {"duration": 5, "continue": "clip"}, model="wan2.7-i2v")
+    ran = start(sim, data, tmp_path)
+    (done,) = ran.of(FilmDone)
+    first, second = tasks_of(sim, ran.key)
+    assert second.request.image is None and second.request.first_clip is not None
+    in_point = 3 + 5 - done.info.seconds  # where shot 2's new picture begins
+    assert 2 <= in_point <= 3  # the 2 s asked for, or from the keyframe before (the whole shot)
+    assert done.info.shot_starts[1] == 3
+    film = rgb_frames(done.path)
+    assert abs(len(film) - round(done.info.seconds * 30)) <= 1
+    seam = 3 * 30
+    assert difference(film[seam - 1], film[seam]) < SAME_PICTURE
