@@ -13,7 +13,7 @@ from gradio.utils import get_upload_folder as gradio_upload_folder
 from client import catalog
 from client.fields import MEDIA
 
-from . import controls, flows
+from . import controls, flows, story_tab
 from .examples import ASSETS, EXAMPLE_INPUTS, example_rows
 from .form import INPUT_NAMES, Form, inputs_of
 from .history_view import history_view, last_seed, reuse_settings, selected_record
@@ -67,75 +67,80 @@ def build_app(settings: Settings) -> gr.Blocks:
                                  type="password", elem_id="api-key", visible=live)
             form.rest("top")
 
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=4, min_width=300):
-                gr.Markdown(label("step_picture"))
-                form.rest("picture")  # the picture, then the voice or music
+        with gr.Tabs(elem_id="modes"):
+            with gr.Tab(label("tab_video"), id="video", elem_id="tab-video"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=300):
+                        gr.Markdown(label("step_picture"))
+                        form.rest("picture")  # the picture, then the voice or music
 
-            with gr.Column(scale=5, min_width=320):
-                gr.Markdown(label("step_model"))
-                form.field("model")
-                form.hint("model-info")
-                form.rest("model")
-                form.field("template")
-                form.hint("template-advice")
-                form.field("prompt")
-                with gr.Row():
-                    form.field("resolution")
-                    form.field("duration")
-                form.rest("main")  # shot type, sound switch
-                with gr.Accordion(label("advanced"), open=False, elem_id="advanced"):
-                    form.field("negative_prompt")
-                    form.field("seed")
-                    with gr.Row():
-                        seed_random = gr.Button(label("seed_random"), size="sm")
-                        seed_reuse = gr.Button(label("seed_reuse"), size="sm")
-                    form.rest("advanced")  # prompt rewriting, watermark
-                with gr.Row():
-                    output_size = gr.Textbox(label=label("output_size"), interactive=False,
-                                             elem_id="output-size")
-                    price = gr.Textbox(label=label("price"), interactive=False, elem_id="price")
-                with gr.Accordion(label("code"), open=False, elem_id="code"):
-                    code_curl = gr.Code(language="shell", lines=10, interactive=False,
-                                        label="curl", buttons=["copy"], elem_id="code-curl")
-                    code_sdk = gr.Code(language="python", lines=10, interactive=False,
-                                       label="Python SDK", buttons=["copy"],
-                                       elem_id="code-python")
+                    with gr.Column(scale=5, min_width=320):
+                        gr.Markdown(label("step_model"))
+                        form.field("model")
+                        form.hint("model-info")
+                        form.rest("model")
+                        form.field("template")
+                        form.hint("template-advice")
+                        form.field("prompt")
+                        with gr.Row():
+                            form.field("resolution")
+                            form.field("duration")
+                        form.rest("main")  # shot type, sound switch
+                        with gr.Accordion(label("advanced"), open=False, elem_id="advanced"):
+                            form.field("negative_prompt")
+                            form.field("seed")
+                            with gr.Row():
+                                seed_random = gr.Button(label("seed_random"), size="sm")
+                                seed_reuse = gr.Button(label("seed_reuse"), size="sm")
+                            form.rest("advanced")  # prompt rewriting, watermark
+                        with gr.Row():
+                            output_size = gr.Textbox(label=label("output_size"), interactive=False,
+                                                     elem_id="output-size")
+                            price = gr.Textbox(label=label("price"), interactive=False, elem_id="price")
+                        with gr.Accordion(label("code"), open=False, elem_id="code"):
+                            code_curl = gr.Code(language="shell", lines=10, interactive=False,
+                                                label="curl", buttons=["copy"], elem_id="code-curl")
+                            code_sdk = gr.Code(language="python", lines=10, interactive=False,
+                                               label="Python SDK", buttons=["copy"],
+                                               elem_id="code-python")
 
-            with gr.Column(scale=5, min_width=320):
-                gr.Markdown(label("step_generate"))
-                with gr.Row():
-                    generate_btn = gr.Button(label("generate"), variant="primary", scale=3,
-                                             elem_id="generate")
-                    cancel_btn = gr.Button(label("cancel"), variant="stop", scale=1,
-                                           elem_id="cancel")
-                status = gr.Markdown("", elem_id="status", container=True)  # filled on load
-                notice = gr.Markdown(elem_id="notice", elem_classes="hint")
-                video = gr.Video(label=label("video"), interactive=False, height=380,
-                                 buttons=["download"], elem_id="video")
+                    with gr.Column(scale=5, min_width=320):
+                        gr.Markdown(label("step_generate"))
+                        with gr.Row():
+                            generate_btn = gr.Button(label("generate"), variant="primary", scale=3,
+                                                     elem_id="generate")
+                            cancel_btn = gr.Button(label("cancel"), variant="stop", scale=1,
+                                                   elem_id="cancel")
+                        status = gr.Markdown("", elem_id="status", container=True)  # filled on load
+                        notice = gr.Markdown(elem_id="notice", elem_classes="hint")
+                        video = gr.Video(label=label("video"), interactive=False, height=380,
+                                         buttons=["download"], elem_id="video")
 
-        inputs = form.inputs
-        examples, example_keys = example_rows()
-        example_set = gr.Examples(
-            examples or [[None, "", inputs["model"].value, "", "single", None]],
-            inputs=[inputs[name] for name in EXAMPLE_INPUTS],
-            label=label("examples"), example_labels=[t(k) for k in example_keys] or [""],
-            examples_per_page=6, visible=bool(examples), elem_id="examples").dataset
+                inputs = form.inputs
+                examples, example_keys = example_rows()
+                example_set = gr.Examples(
+                    examples or [[None, "", inputs["model"].value, "", "single", None]],
+                    inputs=[inputs[name] for name in EXAMPLE_INPUTS],
+                    label=label("examples"), example_labels=[t(k) for k in example_keys] or [""],
+                    examples_per_page=6, visible=bool(examples), elem_id="examples").dataset
 
-        with gr.Column(elem_id="history"):
-            gr.Markdown(label("history_title"))
-            history_gallery = gr.Gallery(label=label("history_hint"), columns=6, height=250,
-                                         allow_preview=False, object_fit="cover",
-                                         visible=False, elem_id="history-gallery")
-            reuse_btn = gr.Button(label("history_reuse"), size="sm", visible=False,
-                                  elem_id="history-reuse")
-            history_table = gr.Markdown(label("history_empty"), elem_id="history-table")
-            with gr.Accordion(label("resume_id"), open=False, elem_id="resume"), \
-                    gr.Row(equal_height=True):
-                    resume_id = gr.Textbox(show_label=False, placeholder=label("resume_id_ph"),
-                                           elem_id="resume-id", scale=4)
-                    resume_btn = gr.Button(label("resume_button"), elem_id="resume-button",
-                                           scale=1)
+                with gr.Column(elem_id="history"):
+                    gr.Markdown(label("history_title"))
+                    history_gallery = gr.Gallery(label=label("history_hint"), columns=6, height=250,
+                                                 allow_preview=False, object_fit="cover",
+                                                 visible=False, elem_id="history-gallery")
+                    reuse_btn = gr.Button(label("history_reuse"), size="sm", visible=False,
+                                          elem_id="history-reuse")
+                    history_table = gr.Markdown(label("history_empty"), elem_id="history-table")
+                    with gr.Accordion(label("resume_id"), open=False, elem_id="resume"), \
+                            gr.Row(equal_height=True):
+                            resume_id = gr.Textbox(show_label=False, placeholder=label("resume_id_ph"),
+                                                   elem_id="resume-id", scale=4)
+                            resume_btn = gr.Button(label("resume_button"), elem_id="resume-button",
+                                                   scale=1)
+
+            with gr.Tab(label("tab_story"), id="story", elem_id="tab-story"):
+                story_tab.build(services, settings, _visitor)
 
         history = gr.BrowserState([], storage_key=HISTORY_STORAGE_KEY,
                                   secret=settings.browser_secret)

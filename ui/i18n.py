@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .story_i18n import STORY_EN, STORY_ZH
+
 EN: dict[str, str] = {
     "title": "# Wan Studio — picture to video",
     "subtitle": "Drop in a picture, pick a model, say what should happen, and get a video back.",
@@ -326,6 +328,8 @@ ZH: dict[str, str] = {
     "rule_no_key": "请填写您自己的 API 密钥以生成视频",
 }
 
+EN.update(STORY_EN)  # the Story tab's strings live beside it
+ZH.update(STORY_ZH)
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
 # Prefixed in the browser: bare keys such as "image" or "video" are taken by Gradio's own strings.
 BROWSER_PREFIX = "wan_"
