@@ -26,16 +26,19 @@ Media = str | Path
 # Request settings a storyboard may give once for all its shots (VideoRequest's names).
 SETTINGS = ("negative_prompt", "prompt_extend", "watermark", "seed")
 # Every key a storyboard and a shot may hold, with the JSON type its value must have.
-TOP_KEYS: dict[str, type | tuple[type, ...]] = {
+TOP_KEYS: dict[str, type] = {
     "model": str, "region": str, "resolution": str, "image": str, "shots": list,
     "transition": str, "negative_prompt": str, "prompt_extend": bool, "watermark": bool,
     "seed": int}
-SHOT_KEYS: dict[str, type | tuple[type, ...]] = {
+SHOT_KEYS: dict[str, type] = {
     "prompt": str, "duration": int, "image": str, "last_frame": str, "audio": str,
     "continue": str}
 # Which storyboard key a request field comes from, where the names differ.
 _STORY_KEY = {"audio_url": "audio", "first_clip": "continue"}
 _SHOT_FIELDS = ("prompt", "duration", "image", "last_frame", "audio_url", "first_clip")
+_REQUIRED = {"model": "is required: name a model (python -m client models lists them)",
+             "shots": "is required: a list of shots, e.g. [{\"prompt\": \"She waves\", "
+                      "\"duration\": 4}]"}
 _JSON_NAMES = {str: "text", int: "a whole number", bool: "true or false", list: "a list"}
 
 
@@ -112,9 +115,9 @@ def from_dict(data: Any, base: Path = Path("."), *, confined: bool = False) -> S
                                                 "\"shots\"")])
     problems: list[InvalidInput] = []
     top = _checked_keys(data, "", TOP_KEYS, problems)
-    for required in ("model", "shots"):
-        if required not in data:
-            problems.append(InvalidInput(required, "is required"))
+    for key, rule in _REQUIRED.items():
+        if key not in data:
+            problems.append(InvalidInput(key, rule))
     raw_shots = top.get("shots") or []
     if "shots" in top and not raw_shots:
         problems.append(InvalidInput("shots", "needs at least one shot"))
@@ -135,14 +138,14 @@ def from_dict(data: Any, base: Path = Path("."), *, confined: bool = False) -> S
                       settings={k: top[k] for k in SETTINGS if k in top}, id=f"story-{digest}")
 
 
-def _checked_keys(data: dict[str, Any], where: str, keys: dict[str, type | tuple[type, ...]],
+def _checked_keys(data: dict[str, Any], where: str, keys: dict[str, type],
                   problems: list[InvalidInput]) -> dict[str, Any]:
     """The entries with a known key and a value of its JSON type (null: left out)."""
     kept = {}
     for key, value in data.items():
         name = f"{where}{key}"
         if key not in keys:
-            problems.append(InvalidInput(name, "unknown key", tuple(keys)))
+            problems.append(InvalidInput(name, "unknown key; check its spelling", tuple(keys)))
         elif value is None:
             continue
         elif not isinstance(value, keys[key]) or (keys[key] is int and isinstance(value, bool)):

@@ -84,7 +84,6 @@ class FilmFailed:
 
 StoryEvent = (ShotWaiting | Continuing | ShotEvent | ShotDone | ShotFailed | ShotSkipped
               | Assembling | FilmDone | FilmFailed)
-_END = object()  # a shot's coroutine has finished
 
 
 class StoryRun:
@@ -136,7 +135,7 @@ class StoryRun:
         self._cancel = asyncio.Event()
         todo = [shot.index for shot in self.plan.shots if shot.index not in self.videos]
         outcomes = {index: asyncio.get_running_loop().create_future() for index in todo}
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        queue: asyncio.Queue[StoryEvent | None] = asyncio.Queue()  # None: a shot has ended
 
         async def shot(index: int) -> None:
             try:
@@ -144,28 +143,30 @@ class StoryRun:
             finally:
                 if not outcomes[index].done():
                     outcomes[index].set_result(False)
-                queue.put_nowait(_END)
+                queue.put_nowait(None)
 
         tasks = [asyncio.create_task(shot(index)) for index in todo]
         try:
             ended = 0
             while ended < len(tasks):
                 item = await queue.get()
-                if item is _END:
+                if item is None:
                     ended += 1
                 else:
-                    yield item  # type: ignore[misc] - only story events and _END are queued
+                    yield item
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         for task in tasks:
             task.result()  # a bug in a shot's coroutine surfaces here, not as a silent hang
-        if len(self.videos) == len(self.plan.shots):
-            if self.film is None:
-                yield Assembling()
-            yield await self._assemble() if self.film is None else FilmDone(self.film.path,
-                                                                              self.film)
+        if len(self.videos) < len(self.plan.shots):
+            return
+        if self.film is not None:  # nothing was left to make
+            yield FilmDone(self.film.path, self.film)
+            return
+        yield Assembling()
+        yield await self._assemble()
 
     async def _shot(self, planned: PlannedShot, outcomes: dict[int, asyncio.Future[bool]],
                     emit: Callable[[StoryEvent], None]) -> None:
@@ -215,8 +216,11 @@ class StoryRun:
         assert planned.after is not None
         source = self.videos[planned.after]
         if planned.continues == "clip":
-            clip = frames.tail_clip(source, CONTINUE_CLIP_SECONDS,
-                                    source.with_name(f"{source.stem}-tail.mp4"))
+            # Cut exactly, not from the keyframe before as frames.tail_clip may: the plan's
+            # length holds, and a short shot is not refused for a clip as long as itself.
+            cut = float(film.probe(source).seconds) - CONTINUE_CLIP_SECONDS
+            clip = film.assemble([film.Clip(source, cut)],
+                                 source.with_name(f"{source.stem}-tail.mp4")).path
             return planned.request.replace(first_clip=clip), float(film.probe(clip).seconds)
         frame = frames.save_last_frame(source, source.with_name(f"{source.stem}-last"))
         return planned.request.replace(image=frame), 0.0

@@ -69,8 +69,16 @@ def test_links_stay_links_and_relative_paths_follow_the_base(tmp_path: Path) -> 
 
 def test_unknown_keys_are_named_with_the_keys_allowed() -> None:
     found = problems(board({"prompt": "a", "promt": "b"}, transitions="cut"))
-    assert found[0].startswith("transitions: unknown key (allowed: model, region,")
-    assert found[1].startswith("shot 1: promt: unknown key (allowed: prompt, duration, image,")
+    assert found[0].startswith("transitions: unknown key; check its spelling (allowed: model, "
+                               "region, resolution, image, shots, transition,")
+    assert found[1].startswith("shot 1: promt: unknown key; check its spelling (allowed: prompt, "
+                               "duration, image, last_frame, audio, continue)")
+
+
+def test_the_model_and_the_shots_are_required() -> None:
+    assert [p.split(":")[0] for p in problems({"image": "astronaut.jpg"})] == ["model", "shots"]
+    assert problems({"model": FLASH, "image": "astronaut.jpg"}) == [
+        'shots: is required: a list of shots, e.g. [{"prompt": "She waves", "duration": 4}]']
 
 
 def test_values_of_the_wrong_json_type_are_named() -> None:
@@ -165,7 +173,7 @@ def test_a_clip_continuation_must_last_longer_than_the_clip() -> None:
     assert planned.seconds == 3 + 5 - story.CONTINUE_CLIP_SECONDS
 
 
-# --- the plan --------------------------------------------------------------------------------------
+# --- the plan -------------------------------------------------------------------------------
 
 def test_the_plan_says_which_shot_waits_for_which() -> None:
     planned = plan(from_dict(board({}, {}, {}, {"image": "rocket.jpg"}, {}), ASSETS))
