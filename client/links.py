@@ -20,7 +20,8 @@ from .errors import InvalidInput
 from .media import AUDIO_MAX_BYTES, IMAGE_MAX_BYTES, VIDEO_MAX_BYTES
 
 URL_MAX_CHARS = 2048
-# The most a download may hold, per media kind (the service's own file-size limits).
+# The most a download may hold, per media kind, unless the caller names its role's cap (the
+# legacy protocol's file-size limits; a wan2.7 picture may be 20 MB).
 MEDIA_MAX_BYTES = {"image": IMAGE_MAX_BYTES, "audio": AUDIO_MAX_BYTES, "video": VIDEO_MAX_BYTES}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -169,8 +170,9 @@ class LinkFetcher:
         self._slots: anyio.Semaphore | None = None
         self._ssl = verify
 
-    async def fetch(self, url: str, kind: str) -> bytes:
-        """The body of a 200 answer at url, at most MEDIA_MAX_BYTES[kind], or LinkRefused."""
+    async def fetch(self, url: str, kind: str, max_bytes: int | None = None) -> bytes:
+        """The body of a 200 answer at url, at most max_bytes (by default MEDIA_MAX_BYTES[kind]),
+        or LinkRefused. `kind` ("image", "audio", "video") names the file in a refusal."""
         limits = self.limits
         if self._slots is None:  # made on first use, inside the server's event loop
             self._slots = anyio.Semaphore(limits.slots)
@@ -183,7 +185,8 @@ class LinkFetcher:
                               "moment") from None
         try:
             with anyio.fail_after(limits.deadline_seconds):  # cancel-safe on Python 3.10 too
-                return await self._follow(url, MEDIA_MAX_BYTES[kind], kind)
+                cap = MEDIA_MAX_BYTES[kind] if max_bytes is None else max_bytes
+                return await self._follow(url, cap, kind)
         except TimeoutError:
             raise LinkRefused(f"the download did not finish within {limits.deadline_seconds:g} "
                               "s; use a faster link or upload the file") from None
@@ -282,10 +285,13 @@ def _default_port(target: httpx.URL) -> int:
     return 443 if target.scheme == "https" else 80
 
 
+_NOUNS = {"image": "a picture", "audio": "audio", "video": "a video"}
+
+
 async def _read_capped(answer: httpx.Response, cap: int, kind: str) -> bytes:
     """The raw body (no decompression: a small gzip cannot become a huge file), at most cap."""
     too_large = LinkRefused(f"the file is over the {cap // (1024 * 1024)} MB limit for "
-                            f"{'a picture' if kind == 'image' else kind}; use a smaller file")
+                            f"{_NOUNS.get(kind, kind)}; use a smaller file")
     declared = answer.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise too_large

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .catalog import Audio, Model
+from .catalog import FIRST_CLIP, FIRST_FRAME, FRAME_ONLY, LAST_FRAME, Audio, Model
 from .errors import InvalidInput
-from .catalog import FIRST_CLIP, FIRST_FRAME, FRAME_ONLY, LAST_FRAME
 from .fields import (  # noqa: F401 - SHOT_TYPES and VideoRequest: callers import them from here
     BY_ROLE,
     FIELDS,
@@ -145,16 +144,22 @@ def _check_media_set(model: Model, present: set[str | None], template: bool) -> 
     raise InvalidInput(BY_ROLE[given[-1]].name, f"{model.id} does not take this set of media")
 
 
+def clip_length_rule(seconds: float, total: int) -> str | None:
+    """Why `total` seconds cannot continue a clip of `seconds` (it counts the clip), or None."""
+    if total > seconds:
+        return None
+    return (f"the duration counts the {seconds:.1f} s clip to continue, so {total} s leaves no "
+            f"new video; choose at least {math.floor(seconds) + 1} s")
+
+
 def _check_clip_length(req: VideoRequest) -> VideoRequest:
     """`duration` counts a clip to continue: it must be longer than the clip; say what is new."""
     if req.first_clip is None or source_kind(req.first_clip) != "file":
         return req
     seconds = probe_video(local_path(req.first_clip), "first_clip").seconds
     total = req.duration or deployed_model(req.model, req.region).default_duration
-    if total <= seconds:
-        raise InvalidInput("duration", f"the duration counts the {seconds:.1f} s clip to continue, "
-                                       f"so {total} s leaves no new video; choose at least "
-                                       f"{math.floor(seconds) + 1} s")
+    if (rule := clip_length_rule(seconds, total)) is not None:
+        raise InvalidInput("duration", rule)
     new = f"The {seconds:.1f} s clip and {total - seconds:.1f} s of new video make {total} s."
     return req.replace(notices=(*req.notices, new))
 

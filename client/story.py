@@ -14,7 +14,14 @@ from typing import Any, Literal
 from . import catalog, film
 from .errors import InvalidInput
 from .frames import FIRST_CLIP_SECONDS
-from .request import VideoRequest, estimated_price, local_path, source_kind, validate
+from .request import (
+    VideoRequest,
+    clip_length_rule,
+    estimated_price,
+    local_path,
+    source_kind,
+    validate,
+)
 
 Continue = Literal["frame", "clip"]
 CONTINUES: tuple[Continue, ...] = ("frame", "clip")
@@ -284,11 +291,9 @@ def plan(story: Storyboard) -> StoryPlan:
             continue
         seconds = float(request.duration or 0)
         if shot.continues == "clip":
-            if seconds <= CONTINUE_CLIP_SECONDS:
-                problems.append(InvalidInput(
-                    f"shot {index + 1}: duration", f"{request.duration} s counts the "
-                    f"{CONTINUE_CLIP_SECONDS:g} s it continues, so it leaves no new video; give "
-                    "more than that"))
+            rule = clip_length_rule(CONTINUE_CLIP_SECONDS, int(request.duration or 0))
+            if rule is not None:
+                problems.append(InvalidInput(f"shot {index + 1}: duration", rule))
             seconds -= CONTINUE_CLIP_SECONDS
         shots.append(PlannedShot(index, request, None if shot.continues is None else index - 1,
                                  shot.continues, seconds, estimated_price(request)))

@@ -14,22 +14,35 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from .. import catalog
-from ..catalog import Audio, Model
+from ..catalog import Audio, Model, Protocol, Usage
 from ..errors import InvalidInput
-from ..fields import FIELDS
+from ..fields import FIELDS, MEDIA
 from ..links import LinkFetcher
-from ..media import ImageInfo
+from ..protocols import CREATE_PATHS, IMAGE2VIDEO_PATH, VIDEO_GENERATION_PATH, wire_of
 from ..request import VideoRequest, from_payload, has_sound, predict_output_size, validate
 from ..status import format_time
 from .context import Simulator
 from .faults import Fault
 from .gate import FAULT_SCOPE_KEY
-from .intake import check_audio, check_image, fetch_media, invalid_parameter
-from .responses import NO_KEY_MESSAGE, SYNC_CALL_MESSAGE, ApiRefusal, message_for, ok
+from .intake import Intake, Media, gather_media, invalid_parameter, uses_oss
+from .responses import (
+    NO_KEY_MESSAGE,
+    SYNC_CALL_MESSAGE,
+    WRONG_ENDPOINT_MESSAGE,
+    ApiRefusal,
+    message_for,
+    ok,
+)
 from .state import SimTask, account_of
 from .worker import RenderInput
 
-CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
+API_ROOT = "/api/v1"  # where the server mounts this router (server.API_PREFIX)
+# Spec §5, decisions 1 and 3, for the media protocol (wan2.7): a bad create is accepted and its
+# task FAILS with InvalidParameter, and parameters the model lacks are ignored. The legacy and
+# kf2v protocols refuse both at once (400), as the legacy service is documented to.
+LENIENT = frozenset({Protocol.MEDIA})
+# kf2v answers report task_metrics (spec §3.5); the other protocols' examples show none.
+TASK_METRICS = frozenset({Protocol.KF2V})
 STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
 LIST_TIME_FORMAT = "%Y%m%d%H%M%S"
 PAGE_SIZE_MAX = 100
@@ -65,35 +78,31 @@ def build_router(sim: Simulator) -> APIRouter:
     router = APIRouter()
     links = LinkFetcher(allow=sim.config.link_allow, limits=sim.config.link_limits)
 
-    @router.post(CREATE_PATH)
+    @router.post(VIDEO_GENERATION_PATH)
+    @router.post(IMAGE2VIDEO_PATH)
     async def create_task(request: Request) -> JSONResponse:
         account = authenticate(request)
         if request.headers.get("x-dashscope-async", "").lower() != "enable":
             raise ApiRefusal("AccessDenied", SYNC_CALL_MESSAGE)
+        endpoint = next(p for p in CREATE_PATHS if request.url.path.rstrip("/").endswith(p))
         body = await request.body()
-        oss_resolve = request.headers.get("x-dashscope-ossresourceresolve", "").lower() == "enable"
+        model, req, failure = await run_in_threadpool(_prepare, sim, body, endpoint)
+        media: Media | None = None
+        if failure is None:
+            oss_resolve = request.headers.get("x-dashscope-ossresourceresolve", "").lower()
+            if oss_resolve != "enable" and uses_oss(req):
+                raise ApiRefusal("invalid_parameter_error")
+            wire = wire_of(model)
+            rules = sim.config.image_rules_by_protocol.get(model.protocol, wire.image_rules)
+            intake = Intake(links, sim.store, account, model.id, wire, rules)
+            try:  # downloads are awaited here, bounded by the fetcher: none holds a thread
+                media = await gather_media(req, intake)
+            except ApiRefusal as refusal:
+                if model.protocol not in LENIENT:
+                    raise
+                failure = (refusal.code, refusal.message)
         fault = request.scope.get(FAULT_SCOPE_KEY)
-        model, req = await run_in_threadpool(_prepare, sim, body)
-
-        async def fetch(url: str, field_name: str) -> bytes:
-            return await fetch_media(
-                url,
-                field_name,
-                links=links,
-                store=sim.store,
-                account=account,
-                model_id=model.id,
-                oss_resolve=oss_resolve,
-            )
-
-        # Downloads are awaited here, bounded by the fetcher, so none holds a worker thread.
-        image = await fetch(str(req.image), "image")
-        info = await run_in_threadpool(check_image, image)
-        audio: bytes | None = None
-        if req.audio_url is not None and has_sound(req):
-            audio = await fetch(str(req.audio_url), "audio_url")
-            await run_in_threadpool(check_audio, audio)
-        task = await run_in_threadpool(_admit, sim, account, model, req, image, info, audio, fault)
+        task = await run_in_threadpool(_admit, sim, account, model, req, media, failure, fault)
         return ok(
             {"output": {"task_status": "PENDING", "task_id": task.task_id}},
             request_id=task.request_id,
@@ -166,17 +175,43 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _prepare(sim: Simulator, body: bytes) -> tuple[Model, VideoRequest]:
-    """The model and the checked request of a create body (media not fetched yet)."""
+def _prepare(
+    sim: Simulator, body: bytes, endpoint: str
+) -> tuple[Model, VideoRequest, tuple[str, str] | None]:
+    """The model and the checked request of a create body (media not fetched yet), and for a
+    lenient protocol the (code, message) its task will fail with, if it is bad."""
     payload = _parse_body(body)
     region = sim.config.region
     model = catalog.model_in_region(payload["model"], region)
     if model is None:
         raise ApiRefusal("ModelNotFound")
+    wire = wire_of(model)
+    if wire.path != endpoint:
+        raise ApiRefusal("InvalidParameter", f"{WRONG_ENDPOINT_MESSAGE} ({model.id} is served at "
+                                             f"{API_ROOT}{wire.path})")
+    req = VideoRequest(model=model.id, region=region)  # what a body without one stands for
     try:
-        return model, validate(from_payload(payload, region), check_media=False)
+        req = from_payload(_without_ignored(payload, model), region)
+        return model, validate(req, check_media=False), None
     except InvalidInput as exc:
-        raise invalid_parameter(exc) from None
+        refusal = invalid_parameter(exc, wire)
+        if model.protocol not in LENIENT:
+            raise refusal from None
+        return model, req, (refusal.code, refusal.message)
+
+
+def _without_ignored(payload: dict[str, Any], model: Model) -> dict[str, Any]:
+    """The body without the parameters a lenient protocol's model lacks (e.g. shot_type,
+    template and audio on wan2.7: the official SDK's sample sends it audio=True)."""
+    if model.protocol not in LENIENT:
+        return payload
+    ignored = {f.wire for f in FIELDS if f.wire is not None and len(f.wire) == 2
+               and not f.takes(model)}
+    return {
+        key: {k: v for k, v in value.items() if (key, k) not in ignored}
+        if isinstance(value, dict) else value
+        for key, value in payload.items()
+    }
 
 
 def _admit(
@@ -184,12 +219,12 @@ def _admit(
     account: str,
     model: Model,
     req: VideoRequest,
-    image: bytes,
-    info: ImageInfo,
-    audio: bytes | None,
+    media: Media | None,
+    failure: tuple[str, str] | None,
     fault: Fault | None,
 ) -> SimTask:
-    """Admit the task under the account's limits and schedule its render, or refuse it."""
+    """Admit the task under the account's limits and schedule its render, or refuse it. A task
+    with a `failure` (or without media) is admitted to fail."""
     with sim.admission:  # the concurrency count and the new task must not interleave
         now = time.time()
         unfinished = sim.store.unfinished(account, model.id, now)
@@ -206,18 +241,23 @@ def _admit(
             submitted=now,
             pending_seconds=sim.pending_seconds,
             running_seconds=sim.running_seconds,
+            clip_seconds=media.clip_seconds if media is not None else 0.0,
         )
-        if fault is not None and fault.name == "fail":
+        if failure is not None:
+            task.forced_failure = failure
+        elif fault is not None and fault.name == "fail":
             code = fault.params.get("code", "InternalError")
             task.forced_failure = (code, fault.params.get("message", message_for(code)))
         task.expired_url = fault is not None and fault.name == "expired-url"
         task.truncated_download = fault is not None and fault.name == "truncated"
         sim.store.add_task(task)
-        sim.store.forget_uploads((req.image, req.audio_url))  # the task no longer needs them
-    if task.forced_failure is None:
-        width, height = predict_output_size(info.width, info.height, req.resolution or "")
-        auto_sound = has_sound(req) and audio is None
-        sim.worker.schedule(task, RenderInput(image, width, height, audio, auto_sound))
+        # The task no longer needs its uploads.
+        sim.store.forget_uploads(getattr(req, f.name) for f in MEDIA)
+    if task.forced_failure is None and media is not None:
+        width, height = predict_output_size(media.width, media.height, req.resolution or "")
+        auto_sound = has_sound(req) and media.audio is None
+        sim.worker.schedule(task, RenderInput(media.image, width, height, media.audio, auto_sound,
+                                              media.last_frame, media.first_clip))
     return task
 
 
@@ -234,23 +274,27 @@ def rewritten_prompt(prompt: str) -> str:
 
 
 def usage_of(task: SimTask) -> dict[str, Any]:
-    """The `usage` object in its model family's shape."""
+    """The `usage` object in the model's shape (catalog.Usage). A continued clip's seconds are
+    counted in `duration`, as `input_video_duration` (spec §5 decisions 6 and 7)."""
     req, model = task.request, task.model
     seconds = int(req.duration or model.default_duration)
     tier = int((req.resolution or model.default_resolution).rstrip("P"))
-    if model.family == "wan2.6":
+    if model.usage is Usage.SPLIT:
+        clip = task.clip_seconds or 0  # an integer 0 for a task from frames
         usage: dict[str, Any] = {
             "duration": seconds,
-            "input_video_duration": 0,
-            "output_video_duration": seconds,
+            "input_video_duration": clip,
+            "output_video_duration": round(seconds - clip, 3) if clip else seconds,
             "SR": tier,
             "video_count": 1,
         }
         if model.audio is Audio.SWITCHABLE:
             usage["audio"] = has_sound(req)
         return usage
-    if model.family == "wan2.1":
+    if model.usage is Usage.RATIO:
         return {"video_duration": seconds, "video_count": 1, "video_ratio": "standard"}
+    if model.usage is Usage.VIDEO_TIER:
+        return {"video_duration": seconds, "video_count": 1, "SR": tier}
     return {"duration": seconds, "SR": tier, "video_count": 1}
 
 
@@ -281,6 +325,12 @@ def _status_body(
     end = task.end_time(now)
     if end is not None:
         output["end_time"] = _stamp(end)
+    if task.model.protocol in TASK_METRICS and status in ("RUNNING", "SUCCEEDED", "FAILED"):
+        output["task_metrics"] = {
+            "TOTAL": 1,
+            "SUCCEEDED": int(status == "SUCCEEDED"),
+            "FAILED": int(status == "FAILED"),
+        }
     body: dict[str, Any] = {"output": output}
     if status == "FAILED":
         code, message = task.forced_failure or (
@@ -291,11 +341,7 @@ def _status_body(
     elif status == "SUCCEEDED":
         req = task.request
         output["orig_prompt"] = req.prompt
-        if (
-            req.prompt_extend is not False
-            and task.model.family != "wan2.6"
-            and req.template is None
-        ):
+        if task.model.returns_actual_prompt and req.prompt_extend and req.template is None:
             output["actual_prompt"] = rewritten_prompt(req.prompt)
         output["video_url"] = video_url(sim, task, root, end or now, expired_url)
         body["usage"] = usage_of(task)
@@ -361,6 +407,8 @@ def _task_page(sim: Simulator, account: str, params: dict[str, str]) -> dict[str
 
 def _list_entry(task: SimTask, now: float, region: str) -> dict[str, Any]:
     status = task.status(now)
+    # e.g. aigc:image2video:video-synthesis for /services/aigc/image2video/video-synthesis
+    endpoint = ":".join(wire_of(task.model).path.strip("/").split("/")[1:])
     numeric_account = str(int(task.account[:12], 16))
     entry: dict[str, Any] = {
         "task_id": task.task_id,
@@ -371,7 +419,7 @@ def _list_entry(task: SimTask, now: float, region: str) -> dict[str, Any]:
         "api_key_id": numeric_account[:5],
         "caller_uid": numeric_account,
         "caller_parent_id": numeric_account,
-        "user_api_unique_key": f"apikey:v1:aigc:video-generation:video-synthesis:{task.model.id}",
+        "user_api_unique_key": f"apikey:v1:{endpoint}:{task.model.id}",
         "gmt_create": _millis(task.submitted),
     }
     if status not in ("PENDING", "CANCELED"):

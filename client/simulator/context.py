@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import catalog
+from ..catalog import Protocol
 from ..links import FetchLimits
+from ..media import ImageRules
 from .faults import FaultPlan
 from .limits import AccountLimits
 from .state import Store
@@ -20,6 +22,9 @@ from .worker import RenderWorker
 
 REQUEST_LOG_SIZE = 100_000
 MB = 1024 * 1024
+# The newest kf2v reference allows 240–8000 px sides; older pages (and the client) say 360–2000
+# (spec §5 decision 12: the simulator takes the wider one).
+KF2V_NEWEST_IMAGE = ImageRules(240, 8000, 10 * MB)
 
 
 @dataclass
@@ -45,6 +50,11 @@ class SimConfig:
     uploads_max_mb: float = 512
     results_max_mb: float = 1024
     forget_downloaded_results: bool = False
+    # The picture rules the simulated service applies where they differ from the wire's own
+    # (client.protocols), by protocol.
+    image_rules_by_protocol: dict[Protocol, ImageRules] = field(
+        default_factory=lambda: {Protocol.KF2V: KF2V_NEWEST_IMAGE}
+    )
 
     def __post_init__(self) -> None:
         if self.region not in catalog.REGIONS:

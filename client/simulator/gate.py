@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..protocols import CREATE_PATHS
 from .context import RequestRecord, Simulator
 from .faults import FAULT_HEADER, Fault, parse_fault
 from .responses import ApiRefusal, error, malformed_json
@@ -16,7 +17,7 @@ from .state import account_of
 
 FAULT_SCOPE_KEY = "wan_sim_fault"
 _ROUTE_PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("POST", re.compile(r"^/api/v1/services/aigc/video-generation/video-synthesis/?$"), "create"),
+    ("POST", re.compile(rf"^/api/v1({'|'.join(map(re.escape, CREATE_PATHS))})/?$"), "create"),
     ("POST", re.compile(r"^/api/v1/tasks/[^/]+/cancel/?$"), "cancel"),
     ("GET", re.compile(r"^/api/v1/tasks/?$"), "list"),
     ("GET", re.compile(r"^/api/v1/tasks/[^/]+/?$"), "status"),

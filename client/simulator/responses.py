@@ -18,6 +18,11 @@ from ..error_codes import (  # noqa: F401  (the other wordings are re-exported f
     status_for,
 )
 
+# InvalidParameter for a create sent to another protocol's endpoint: the text the service gives
+# an SDK too old for the model's endpoint (media-and-kf2v spec §2.9); the simulator adds where
+# the model is served.
+WRONG_ENDPOINT_MESSAGE = "url error, please check url!"
+
 
 def new_request_id() -> str:
     return str(uuid.uuid4())

@@ -38,6 +38,7 @@ class SimTask:
     submitted: float  # epoch seconds
     pending_seconds: float
     running_seconds: float
+    clip_seconds: float = 0.0  # the length of the clip a continuation begins with
     result_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     canceled_at: float | None = None
     forced_failure: tuple[str, str] | None = None  # (code, message) from the `fail` fault

@@ -11,20 +11,22 @@ import anyio
 import pytest
 
 from client import catalog
-from client.catalog import Audio
+from client.catalog import FIRST_CLIP, FRAME_ONLY, LAST_FRAME, Audio, Usage
 from client.http import WanClient
 from client.jobs import run
-from client.request import VideoRequest, has_sound, predict_output_size
+from client.request import MEDIA, VideoRequest, has_sound, predict_output_size, source_kind
 from client.simulator.server import RunningSimulator
 from client.simulator.state import account_of
 from client.status import Succeeded
 from client.tasks import Progress
 from tests.integration.helpers import assert_video, data_uri
-from tests.media_factory import write_image, write_wav
+from tests.media_factory import write_clip, write_image, write_wav
 
 pytestmark = pytest.mark.anyio
 LANDSCAPE = (480, 360)
 PORTRAIT = (360, 480)
+CLIP = (320, 240)
+CLIP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,16 @@ def matrix() -> list[Case]:
                         {"resolution": low, "duration": short, "audio_url": "wav"},
                     )
                 )
+            if LAST_FRAME in model.roles and FRAME_ONLY[0] in model.media:  # optional there
+                cases.append(
+                    Case(region, model.id, "last_frame",
+                         {"resolution": low, "duration": short, "last_frame": "jpg"})
+                )
+            if FIRST_CLIP in model.roles:
+                cases.append(
+                    Case(region, model.id, "first_clip",
+                         {"resolution": low, "duration": 3, "first_clip": "mp4"})
+                )
             if model.accepts_shot_type:
                 cases.append(
                     Case(
@@ -108,36 +120,51 @@ def matrix() -> list[Case]:
 
 async def make_and_check(case: Case, sim: RunningSimulator, api_key: str, tmp_path: Path) -> None:
     settings = dict(case.settings)
+    model = catalog.MODELS[case.model]
     if case.feature == "base":
         size, image = LANDSCAPE, write_image(tmp_path / "harbour.jpg", *LANDSCAPE)
+        last: str | Path = write_image(tmp_path / "dusk.jpg", *PORTRAIT)
     else:
-        size, image = PORTRAIT, data_uri(*PORTRAIT)
+        size, image, last = PORTRAIT, data_uri(*PORTRAIT), data_uri(*LANDSCAPE)
     if settings.get("audio_url") == "wav":
         settings["audio_url"] = write_wav(tmp_path / "voice.wav", 4.0)
+    # A model that takes no first frame alone (kf2v) needs the last one, unless a template.
+    if settings.get("last_frame") == "jpg" or (
+        FRAME_ONLY[0] not in model.media and "template" not in settings
+    ):
+        settings["last_frame"] = last
+    if settings.get("first_clip") == "mp4":
+        size, image = CLIP, None
+        settings["first_clip"] = write_clip(tmp_path / "clip.mp4", CLIP_SECONDS, *CLIP)
     req = VideoRequest(model=case.model, image=image, region=case.region, **settings)
 
-    last: Progress | None = None
+    progress: Progress | None = None
     video: Path | None = None
     async with WanClient(api_key, region=case.region, base_url=sim.base_url) as client:
         async for event in run(client, req, tmp_path / "out", deadline=90):
             if isinstance(event, Path):
                 video = event
             else:
-                last = event
-    assert video is not None and last is not None
+                progress = event
+    assert video is not None and progress is not None
     width, height = predict_output_size(*size, req.resolution)
     assert_video(video, width=width, height=height, seconds=req.duration, audio=has_sound(req))
 
-    final = last.status
+    final = progress.status
     assert isinstance(final, Succeeded) and final.usage is not None
     assert final.usage.seconds == req.duration
-    family = catalog.MODELS[case.model].family
-    assert final.usage.resolution == (None if family == "wan2.1" else int(req.resolution[:-1]))
-    if catalog.MODELS[case.model].audio is Audio.SWITCHABLE:
+    tier = None if model.usage is Usage.RATIO else int(req.resolution[:-1])
+    assert final.usage.resolution == tier
+    if model.audio is Audio.SWITCHABLE:
         assert final.usage.audio is has_sound(req)
-    assert (final.actual_prompt is not None) is (family != "wan2.6" and not req.template)
+    if req.first_clip is not None:
+        assert final.usage.raw["input_video_duration"] == CLIP_SECONDS
+        assert final.usage.raw["output_video_duration"] == req.duration - CLIP_SECONDS
+    wants_rewrite = model.returns_actual_prompt and not req.template
+    assert (final.actual_prompt is not None) is wants_rewrite
     policies = [r for r in sim.requests if r.route == "policy" and r.account == account_of(api_key)]
-    assert len(policies) == (case.feature == "base") + ("audio_url" in case.settings)
+    local = [f for f in MEDIA if (v := getattr(req, f.name)) is not None and source_kind(v) == "file"]
+    assert len(policies) == len(local)
 
 
 @pytest.mark.parametrize("region", list(catalog.REGIONS))

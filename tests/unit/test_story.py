@@ -163,8 +163,8 @@ def test_a_missing_first_picture_is_reported_on_the_shot_it_begins_only() -> Non
 def test_a_clip_continuation_must_last_longer_than_the_clip() -> None:
     wan27 = {"model": "wan2.7-i2v"}
     assert problems(board({}, {"continue": "clip", "duration": 2}, **wan27)) == [
-        ("shot 2: duration: 2 s counts the 2 s it continues, so it leaves no new video; give "
-        "more than that")]
+        ("shot 2: duration: the duration counts the 2.0 s clip to continue, so 2 s leaves no "
+         "new video; choose at least 3 s")]
     assert problems(board({}, {"continue": "clip", "duration": 4, "audio": "voice.wav"},
                           **wan27))[0].startswith("shot 2: continue: wan2.7-i2v cannot take")
     planned = plan(from_dict(board({"duration": 3}, {"continue": "clip", "duration": 5},
