@@ -93,7 +93,8 @@ CAMERA_MOVES = ("push", "pull", "pan", "tilt")
 
 def single_shot(rng: random.Random, seconds: float,
                 kinds: tuple[str, ...] = CAMERA_MOVES) -> Motion:
-    """A slow push-in, pull-out, pan or tilt; the seed picks which, and towards where."""
+    """A slow push-in, pull-back, pan or tilt; the seed picks which, and towards where. Every
+    move starts on the whole picture, as the service's first frame is the picture itself."""
     kind = rng.choice(kinds)
     target = (0.5 + rng.uniform(-0.12, 0.12), 0.45 + rng.uniform(-0.1, 0.1))
     zoom = rng.uniform(1.15, 1.25)
@@ -101,15 +102,16 @@ def single_shot(rng: random.Random, seconds: float,
 
     def motion(t: float) -> Pose:
         p = _ease(t / seconds)
-        if kind in ("push", "pull"):
-            k = p if kind == "push" else 1 - p
+        if kind in ("push", "pull"):  # a pull pushes in, then eases back out
+            k = p if kind == "push" else math.sin(math.pi * p) * 0.8
             return Pose(zoom=1 + (zoom - 1) * k, cx=0.5 + (target[0] - 0.5) * k,
                         cy=0.5 + (target[1] - 0.5) * k)
-        travel = p if forward else 1 - p
-        half = 0.5 / zoom  # the view's half size: its centre may travel [half, 1 - half]
-        along = half + (1 - 2 * half) * travel
-        return Pose(zoom=zoom, cx=along, cy=target[1]) if kind == "pan" else \
-            Pose(zoom=zoom, cx=target[0], cy=along)
+        closer = 1 + (zoom - 1) * p  # nearing as it travels
+        half = 0.5 / closer  # the view's half size: its centre may travel [half, 1 - half]
+        along = 0.5 + (0.5 - half) * p * (1 if forward else -1)  # from the centre to an edge
+        if kind == "pan":
+            return Pose(zoom=closer, cx=along, cy=0.5 + (target[1] - 0.5) * p)
+        return Pose(zoom=closer, cx=0.5 + (target[0] - 0.5) * p, cy=along)
 
     return motion
 

@@ -486,3 +486,16 @@ def test_the_worker_hands_last_frame_and_first_clip_to_the_renderer(tmp_path, mo
     assert (job.image, job.last_frame, job.first_clip, job.audio_track) == \
         (b"", b"last", b"clip", b"RIFF")
     assert (job.width, job.height, job.duration, job.auto_sound) == (480, 480, 5, True)
+
+
+def test_every_camera_move_starts_on_the_whole_picture():
+    """The service's first frame is the picture itself; a story's seams rely on it."""
+    kinds = set()
+    for seed in range(40):
+        rng = random.Random(seed)
+        motion = rendering.single_shot(rng, 5.0)
+        start = motion(0.0)
+        assert (start.zoom, start.cx, start.cy) == (1.0, 0.5, 0.5), seed
+        kinds.add(random.Random(seed).choice(rendering.CAMERA_MOVES))
+        assert motion(2.5) != start  # and then it moves
+    assert kinds == set(rendering.CAMERA_MOVES)
