@@ -1,4 +1,4 @@
-"""Command line: `python -m client models`, `generate …` and `resume TASK_ID`.
+"""Command line: `python -m client models`, `generate …`, `resume TASK_ID` and `story STORY.json`.
 
 Exit codes: 0 success; 2 invalid input (nothing was sent); 1 the API or the task failed.
 """
@@ -16,57 +16,15 @@ from typing import Any, TextIO
 import httpx
 
 from . import catalog, events
+from .cli_models import media_combinations, models_table, role_flag
 from .errors import AmbiguousTask, AuthError, InvalidInput, WanError
-from .fields import FIELDS
+from .fields import BY_NAME, FIELDS, MEDIA
 from .handle import TaskHandle
 from .http import WanClient
 from .pipeline import Destination, follow, run_job
-from .request import VideoRequest, validate
+from .request import VideoRequest, deployed_model, validate
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-
-def _durations(model: catalog.Model) -> str:
-    lo, hi = model.durations[0], model.durations[-1]
-    text = f"{lo}–{hi}" if model.duration_is_range else ", ".join(map(str, model.durations))
-    return text + f" (default {model.default_duration})"
-
-
-def _per_tier(per_second: dict[str, float]) -> str:
-    return " ".join(f"{tier} {amount:g}" for tier, amount in per_second.items())
-
-
-def models_table() -> str:
-    """The catalog as a plain-text table, one row per model."""
-    header = ("model", "regions", "resolutions", "seconds", "sound", "audio in", "shots",
-              "templates", "prompt", "est. price per second")
-    rows = [header]
-    for model in catalog.MODELS.values():
-        seconds = _durations(model)
-        for region, durations in model.durations_by_region.items():
-            seconds += f"; {region}: " + ", ".join(map(str, durations))
-        resolutions = ", ".join(r + ("*" if r == model.default_resolution else "")
-                                for r in model.resolutions)
-        prices = []
-        for price in model.prices.values():
-            text = f"{price.currency} " + _per_tier(price.per_second)
-            if price.silent_per_second:
-                text += ", silent " + _per_tier(price.silent_per_second)
-            prices.append(text)
-        templates = max(len(deployed.templates) for r in model.regions
-                        if (deployed := catalog.model_in_region(model.id, r)) is not None)
-        rows.append((model.id, ", ".join(model.regions), resolutions, seconds, model.audio.value,
-                     "yes" if model.accepts_audio_url else "no",
-                     "single/multi" if model.accepts_shot_type else "-",
-                     str(templates) if templates else "-",
-                     str(model.prompt_max), "; ".join(prices) or "not published"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"\n* default resolution. Prices are estimates per generated second, checked "
-                 f"{catalog.PRICES_CHECKED}; see the Model Studio price page. Effect templates "
-                 "work in Beijing only.")
-    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,8 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Wan image-to-video on Alibaba Model Studio.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list the models, their options and estimated prices")
-    gen = sub.add_parser("generate", help="make a video from a first-frame picture",
-                         description="The API key is read from DASHSCOPE_API_KEY.")
+    gen = sub.add_parser(
+        "generate", help="make a video from a first frame, first and last frames, or a clip",
+        description="The API key is read from DASHSCOPE_API_KEY. Which media each model takes "
+                    "together: python -m client models (column inputs).")
     add_request_options(gen)
     resume = sub.add_parser("resume", help="follow a task made earlier and save its video",
                             description="The API key is read from DASHSCOPE_API_KEY.")
@@ -86,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--base-url", help="wins over DASHSCOPE_HTTP_BASE_URL and --region")
         command.add_argument("--out", type=Path,
                              help="where to save the video (default: ./TASK_ID.mp4)")
+    from .story_cli import add_story_command  # imported here: story_cli uses this module
+    add_story_command(sub)
     return parser
 
 
@@ -105,6 +67,8 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
                 options["type"] = int
             if isinstance(f.choices, tuple):
                 options["choices"] = f.choices
+            elif f.kind == "media":
+                options["metavar"] = "PATH_OR_URL"
             else:
                 options["metavar"] = f.flag.removeprefix("--").replace("-", "_").upper()
         parser.add_argument(f.flag, **options)
@@ -113,6 +77,33 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
 def request_from_args(args: argparse.Namespace) -> VideoRequest:
     given = vars(args)
     return VideoRequest(**{f.name: given[f.name] for f in FIELDS if f.name in given})
+
+
+def refusal_text(exc: InvalidInput, args: argparse.Namespace) -> str:
+    """A refused `generate` as the command line names it: the flag, not the field (--first-clip,
+    not first_clip), and for a refused set of media what the model takes, by flag."""
+    if args.command != "generate":
+        return f"error: {exc}"
+    field = BY_NAME.get(exc.field)
+    flag = field.flag if field is not None and field.flag else exc.field
+    text = f"error: {flag}: " + str(exc).removeprefix(f"{exc.field}: ")
+    if field is None or field.kind != "media":
+        return text
+    model = _model_of(args)
+    given = [f for f in MEDIA if getattr(args, f.name) is not None]
+    if model is None or frozenset(f.role for f in given) in model.media + (
+            catalog.FRAME_ONLY if args.template else ()):
+        return text  # the media go together: the refusal is about one of them
+    flags = " ".join(role_flag(f.role) for f in given if f.role) or "no media"
+    takes = media_combinations(model, role_flag, plus=" ", template="--template")
+    return text + f"\n  given: {flags}; {model.id} takes: {takes}"
+
+
+def _model_of(args: argparse.Namespace) -> catalog.Model | None:
+    try:
+        return deployed_model(args.model, args.region)
+    except InvalidInput:
+        return None
 
 
 def describe(event: events.Event) -> str | None:
@@ -192,10 +183,15 @@ async def run_command(args: argparse.Namespace,
                       transport: httpx.AsyncBaseTransport | None = None) -> int:
     """`generate` (one job through the pipeline) or `resume` (follow a task id); prints the
     saved video's path."""
+    if args.command == "story":
+        from .story_cli import story_command
+        return await story_command(args, transport)
     request = None
     if args.command == "generate":
         request = request_from_args(args)
-        validate(request, check_media=True)  # refuse before a key is even needed
+        checked = validate(request, check_media=True)  # refuse before a key is even needed
+        for notice in checked.notices:
+            print(f"note: {notice}", file=sys.stderr)
     line = StatusLine(sys.stderr)
     heartbeat = 1.0 if line.live else None
     async with WanClient(region=args.region, base_url=args.base_url, transport=transport) as client:
@@ -218,7 +214,8 @@ def main(argv: list[str] | None = None, *,
     try:
         return asyncio.run(run_command(args, transport))
     except (InvalidInput, AuthError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        text = refusal_text(exc, args) if isinstance(exc, InvalidInput) else f"error: {exc}"
+        print(text, file=sys.stderr)
         refused_by_service = exc.status is not None  # a 401, not a missing key
         return EXIT_FAILED if refused_by_service else EXIT_INVALID
     except WanError as exc:

@@ -103,7 +103,12 @@ def _no_role(role: str) -> Callable[[Model, str], str]:
     def refusal(model: Model, region: str) -> str:
         noun = ROLE_NOUNS[role].split(" ", 1)[1]
         holders = ", ".join(m.id for m in catalog.models_in_region(region) if role in m.roles)
-        return f"{model.id} takes no {noun}" + (f"; choose {holders}" if holders else "")
+        if holders:
+            return f"{model.id} takes no {noun}; choose {holders}"
+        elsewhere = " or ".join(r.name_en for r in catalog.REGIONS.values() if any(
+            role in m.roles for m in catalog.models_in_region(r.id)))
+        return (f"{model.id} takes no {noun}, nor does any model in "
+                f"{catalog.REGIONS[region].name_en}; switch the region to {elsewhere}")
     return refusal
 
 

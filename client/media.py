@@ -262,7 +262,7 @@ def _probe_audio(path: Path, field: str, rules: AudioRules) -> AudioInfo:
                                   "export it again") from None
     if seconds < rules.min_seconds:
         raise InvalidInput(field, f"the audio lasts {seconds:.1f} s; it must last "
-                                  f"{_span(rules)}, so trim it")
+                                  f"{_span(rules)}, so choose a longer recording")
     if silent:
         raise InvalidInput(field, "the audio is completely silent; choose a recording with "
                                   "sound, or leave the audio out")

@@ -37,6 +37,20 @@ def write_image(path: Path, w: int, h: int, fmt: str = "JPEG", mode: str = "RGB"
     return path
 
 
+def write_plain_image(path: Path, w: int, h: int, fmt: str = "JPEG") -> Path:
+    """A one-colour picture: cheap at any size (image_bytes' gradient costs 12 bytes a pixel),
+    for the 9000 px and oddly shaped pictures of the limits' tests."""
+    Image.new("RGB", (w, h), (40, 90, 160)).save(path, fmt)
+    return path
+
+
+def write_cut(path: Path, source: Path, fraction: float = 0.5) -> Path:
+    """The first `fraction` of a file's bytes: a download or copy cut short."""
+    data = source.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
+
+
 def png_claiming(w: int, h: int) -> bytes:
     """A valid small PNG whose header claims w × h pixels (a decompression bomb's header)."""
     data = image_bytes(400, 400, "PNG", "L")

@@ -11,8 +11,17 @@ from pathlib import Path
 
 from client import catalog
 from client.errors import InvalidInput
+from client.fields import MEDIA
 from client.request import VideoRequest, check_public_url, validate
-from tests.media_factory import png_claiming, write_encoded, write_image, write_wav
+from tests.media_factory import (
+    png_claiming,
+    write_clip,
+    write_cut,
+    write_encoded,
+    write_image,
+    write_plain_image,
+    write_wav,
+)
 
 URL = "https://example.com/picture.jpg"
 
@@ -23,6 +32,8 @@ class Case:
     request: VideoRequest
     field: str | None  # the field the refusal must name; None: accepted
     browser_url: bool = False  # a URL typed into the studio: check_public_url applies too
+    advice: str = ""  # words the rule must hold: the fix it suggests fits the case
+    notice: str = ""  # accepted: words one of validate()'s notices must hold
 
 
 def _image_cases(tmp: Path, good: Path) -> list[Case]:
@@ -92,7 +103,9 @@ def _audio_cases(tmp: Path, good: Path) -> list[Case]:
         ("mp3 renamed .wav", renamed), ("text renamed .mp3", not_audio), ("zero bytes", zero),
         ("missing file", tmp / "gone.wav"),
     ]
-    cases = [Case(f"audio {name}", audio(path), "audio_url") for name, path in refused]
+    advice = {"2.9 s": "longer", "30.1 s": "trim it", "mp3 renamed .wav": "rename it"}
+    cases = [Case(f"audio {name}", audio(path), "audio_url", advice=advice.get(name, ""))
+             for name, path in refused]
     cases.append(Case("audio mp3 4 s", audio(mp3), None))
     cases.append(Case("audio as data URI", VideoRequest(model="wan2.6-i2v", image=str(good),
                                                          audio_url="data:audio/wav;base64,AAAA"),
@@ -108,7 +121,7 @@ def _prompt_cases(good: Path) -> list[Case]:
         cases.append(Case(f"prompt over {model.prompt_max} on {model.id}",
                           VideoRequest(model=model.id, region=region, image=str(good), prompt=over),
                           "prompt"))
-    base = dict(model="wan2.6-i2v-flash", image=str(good))
+    base = {"model": "wan2.6-i2v-flash", "image": str(good)}
     cases += [
         Case("negative prompt over 500", VideoRequest(**base, negative_prompt="n" * 501),
              "negative_prompt"),
@@ -130,7 +143,10 @@ def _combination_cases(good: Path) -> list[Case]:
     cases = []
     for region in catalog.REGIONS:
         for model in catalog.models_in_region(region):
-            make = partial(VideoRequest, model=model.id, region=region, image=str(good))
+            # A first-and-last-frame model needs its last frame too: each case breaks one rule.
+            last = None if frozenset({catalog.FIRST_FRAME}) in model.media else str(good)
+            make = partial(VideoRequest, model=model.id, region=region, image=str(good),
+                           last_frame=last)
             tag = f"{model.id}@{region}"
             for res in all_resolutions:
                 if res not in model.resolutions:
@@ -175,11 +191,128 @@ def _url_cases() -> list[Case]:
                  browser_url=True) for name, url in urls.items()]
 
 
+W27, KF2V, KF2V_PLUS = "wan2.7-i2v", "wan2.2-kf2v-flash", "wanx2.1-kf2v-plus"
+
+
+def _clip_cases(tmp: Path, good: Path) -> list[Case]:
+    """A clip to continue (wan2.7 first_clip): its container, length and the duration it
+    counts towards."""
+    def clip(path: Path | str, **kw) -> VideoRequest:
+        return VideoRequest(model=W27, first_clip=str(path), **kw)
+
+    three = write_clip(tmp / "three.mp4", 3.0)
+    (tmp / "empty.mp4").write_bytes(b"")
+    (tmp / "text.mp4").write_text("this is not a video\n")
+    (tmp / "picture.mp4").write_bytes(good.read_bytes())
+    write_wav(tmp / "sound.mp4", 4.0)
+    refused = [
+        ("truncated MP4", write_cut(tmp / "truncated.mp4", three), "export it again"),
+        ("empty MP4", tmp / "empty.mp4", "choose the video again"),
+        ("of 12 s", write_clip(tmp / "twelve.mp4", 12.0, fps=10), "trim it"),
+        ("of 1 s", write_clip(tmp / "one.mp4", 1.0), "longer"),
+        ("that is text", tmp / "text.mp4", "MP4"), ("that is a JPEG", tmp / "picture.mp4", "MP4"),
+        ("that is a WAV", tmp / "sound.mp4", "MP4"), ("missing file", tmp / "gone.mp4", "gone.mp4"),
+        ("as a data URI", "data:video/mp4;base64,AAAA", "upload the file"),
+    ]
+    cases = [Case(f"clip {name}", clip(path, duration=15), "first_clip", advice=advice)
+             for name, path, advice in refused]
+    mov = write_clip(tmp / "three.mov", 3.0, container="mov")
+    return cases + [
+        Case("clip MOV the service takes", clip(mov, duration=8), None,
+             notice="5.0 s of new video"),
+        Case("clip 3 s with duration 15", clip(three, duration=15), None,
+             notice="The 3.0 s clip and 12.0 s of new video make 15 s"),
+        Case("clip as long as the duration", clip(three, duration=3), "duration",
+             advice="at least 4 s"),
+        Case("clip with a last frame", clip(three, last_frame=str(good)), None),
+        Case("clip with audio", clip(three, audio_url=str(write_wav(tmp / "voice.wav", 4.0))),
+             "first_clip", advice="remove one"),
+        Case("clip with a first frame", clip(three, image=str(good)), "first_clip",
+             advice="remove one"),
+    ]
+
+
+def _frame_cases(tmp: Path, good: Path) -> list[Case]:
+    """First and last frames by their model's rules: wan2.7 240–8000 px and 1:8–8:1, kf2v (the
+    client's strict rule) 360–2000 px."""
+    def pic(name: str, w: int, h: int) -> str:
+        return str(write_plain_image(tmp / name, w, h))
+
+    wide, tall = pic("wide9000.jpg", 9000, 1200), pic("tall1to9.jpg", 240, 2160)
+    small, kf2100 = pic("small300.jpg", 300, 300), pic("kf2100.jpg", 2100, 1000)
+    last, first = partial(VideoRequest, model=W27, image=str(good)), partial(
+        VideoRequest, model=W27)
+    kf2v = partial(VideoRequest, model=KF2V)
+    return [
+        Case("wan2.7 first frame 9000 px", first(image=wide), "image", advice="resize"),
+        Case("wan2.7 first frame 1:9", first(image=tall), "image", advice="crop"),
+        Case("wan2.7 last frame 1:9", last(last_frame=tall), "last_frame", advice="crop"),
+        Case("wan2.7 last frame 200 px", last(last_frame=pic("tiny.jpg", 200, 300)),
+             "last_frame", advice="240–8000"),
+        Case("wan2.7 first frame 1:8", first(image=pic("tall1to8.jpg", 240, 1920)), None),
+        Case("wan2.7 first frame 300 px (under the legacy 360)", first(image=small), None),
+        Case("wan2.7 first and last frames and audio", last(
+            last_frame=small, audio_url=str(write_wav(tmp / "short.wav", 2.5))), None),
+        Case("wan2.7 audio 1.5 s", last(audio_url=str(write_wav(tmp / "brief.wav", 1.5))),
+             "audio_url", advice="longer"),
+        Case("wan2.7 last frame alone", first(last_frame=str(good)), "image",
+             advice="a clip to continue"),
+        Case("kf2v first frame 2100 px", kf2v(image=kf2100, last_frame=str(good)), "image",
+             advice="360–2000"),
+        Case("kf2v last frame 2100 px", kf2v(image=str(good), last_frame=kf2100), "last_frame",
+             advice="360–2000"),
+        Case("kf2v first frame 300 px", kf2v(image=small, last_frame=str(good)), "image",
+             advice="360–2000"),
+        Case("kf2v without a last frame", kf2v(image=str(good)), "last_frame",
+             advice="add the last frame"),
+        Case("kf2v plus without a last frame or template",
+             VideoRequest(model=KF2V_PLUS, image=str(good)), "last_frame", advice="template"),
+        Case("kf2v plus template with a last frame", VideoRequest(
+            model=KF2V_PLUS, image=str(good), last_frame=str(good), template="hanfu-1"), None,
+             notice="last frame is not used"),
+        Case("kf2v plus template without a first frame", VideoRequest(
+            model=KF2V_PLUS, last_frame=str(good), template="hanfu-1"), "image"),
+    ]
+
+
+def _media_role_cases(good: Path) -> list[Case]:
+    """A last frame or a clip on every model × region that takes none: the refusal names the
+    models that do, or the regions where one does."""
+    cases = []
+    for region in catalog.REGIONS:
+        offered = catalog.models_in_region(region)
+        for model in offered:
+            for role, name in ((catalog.LAST_FRAME, "last_frame"),
+                               (catalog.FIRST_CLIP, "first_clip")):
+                if role not in model.roles:
+                    # A first-and-last-frame model gets its last frame: the clip is the one fault.
+                    needed = None if catalog.FRAME_ONLY[0] in model.media else str(good)
+                    request = VideoRequest(model=model.id, region=region, image=str(good),
+                                           **{"last_frame": needed, name: URL})
+                    here = any(role in m.roles for m in offered)
+                    cases.append(Case(f"{model.id}@{region} {name}", request, name,
+                                      advice="choose" if here else "switch the region"))
+    links = {"last_frame": "http://127.0.0.1/last.png",
+             "first_clip": "http://169.254.169.254/latest/clip.mp4"}
+    cases += [Case(f"url {name} to a private address",
+                   VideoRequest(model=W27, image=None if name == "first_clip" else URL,
+                                **{name: link}), name, browser_url=True)
+              for name, link in links.items()]
+    return cases
+
+
+def check_typed_links(case: Case) -> None:
+    """What the studio checks first of links typed into it (every medium of such a case)."""
+    if case.browser_url:
+        for f in MEDIA:
+            if (value := getattr(case.request, f.name)) is not None:
+                check_public_url(str(value), f.name)
+
+
 def client_refusal(case: Case) -> InvalidInput | None:
     """What the client says of a case: its refusal, or None when it accepts it."""
     try:
-        if case.browser_url:
-            check_public_url(str(case.request.image), "image")
+        check_typed_links(case)
         validate(case.request)
     except InvalidInput as refusal:
         return refusal
@@ -190,4 +323,5 @@ def build_corpus(tmp: Path) -> list[Case]:
     tmp.mkdir(parents=True, exist_ok=True)
     good = write_image(tmp / "good.jpg", 800, 600)
     return (_image_cases(tmp, good) + _audio_cases(tmp, good) + _prompt_cases(good)
-            + _combination_cases(good) + _url_cases())
+            + _combination_cases(good) + _url_cases() + _clip_cases(tmp, good)
+            + _frame_cases(tmp, good) + _media_role_cases(good))

@@ -125,18 +125,18 @@ def test_generate_with_every_flag(capsys: pytest.CaptureFixture, tmp_path: Path)
     assert create.headers["x-dashscope-ossresourceresolve"] == "enable"
 
 
-@pytest.mark.parametrize("argv,field", [
-    (["--model", "wan2.5-i2v-preview", "--duration", "7"], "duration"),
-    (["--model", "wan2.2-i2v-plus", "--shot-type", "multi"], "shot_type"),
-    (["--model", "wan2.6-i2v", "--no-audio"], "audio"),
-    (["--model", "wan2.6-i2v-us"], "model"),  # not offered in Beijing
-    (["--model", "wanx2.1-i2v-turbo", "--template", "dance1"], "template"),
-    (["--model", "wan2.6-i2v", "--seed", "-1"], "seed"),
+@pytest.mark.parametrize("argv,flag", [
+    (["--model", "wan2.5-i2v-preview", "--duration", "7"], "--duration"),
+    (["--model", "wan2.2-i2v-plus", "--shot-type", "multi"], "--shot-type"),
+    (["--model", "wan2.6-i2v", "--no-audio"], "--no-audio"),
+    (["--model", "wan2.6-i2v-us"], "--model"),  # not offered in Beijing
+    (["--model", "wanx2.1-i2v-turbo", "--template", "dance1"], "--template"),
+    (["--model", "wan2.6-i2v", "--seed", "-1"], "--seed"),
 ])
-def test_invalid_input_exits_2_and_sends_nothing(capsys: pytest.CaptureFixture, argv, field):
+def test_invalid_input_exits_2_and_sends_nothing(capsys: pytest.CaptureFixture, argv, flag):
     service = Service()
     assert run_cli(["generate", "--image", URL, *argv], service) == 2
-    assert capsys.readouterr().err.startswith(f"error: {field}:")
+    assert capsys.readouterr().err.startswith(f"error: {flag}:")
     assert service.requests == []
 
 
