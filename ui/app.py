@@ -11,11 +11,13 @@ import gradio as gr
 from gradio.utils import get_upload_folder as gradio_upload_folder
 
 from client import catalog
-from client.fields import MEDIA
+from client.catalog import FIRST_CLIP
+from client.fields import BY_ROLE, MEDIA
+from client.media import AUDIO_MAX_BYTES, MEDIA_IMAGE, VIDEO_MAX_BYTES
 
 from . import controls, flows, story_tab
 from .examples import ASSETS, EXAMPLE_INPUTS, example_rows
-from .form import INPUT_NAMES, Form, inputs_of
+from .form import INPUT_NAMES, Form, inputs_of, with_form_defaults
 from .history_view import history_view, last_seed, reuse_settings, selected_record
 from .i18n import I18N, label, language_of, t
 from .inputs import describe
@@ -23,6 +25,7 @@ from .page import CSS, MERGE_RECORD_JS, TICK_CLOCKS_JS
 from .preview import preview_outputs
 from .services import Services
 from .settings import Settings
+from .shots import first_table, shots_outputs
 from .visitors import visitor_of
 from .widgets import FormBuilder
 
@@ -31,6 +34,8 @@ QUEUE_IDLE_SECONDS = 0.02
 MAX_EVENTS_AT_ONCE = 400
 PROGRESS_IDLE_SECONDS = 0.1
 GRADIO_CACHE_CLEANING = (900, 2 * 3600)  # (every, older than) in seconds
+# An upload may be as large as the largest medium the service takes: a clip to continue.
+MAX_UPLOAD_BYTES = max(VIDEO_MAX_BYTES, AUDIO_MAX_BYTES, MEDIA_IMAGE.max_bytes)
 
 
 def _lang(request: gr.Request | None) -> str:
@@ -72,7 +77,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=300):
                         gr.Markdown(label("step_picture"))
-                        form.rest("picture")  # the picture, then the voice or music
+                        for name in ("image", "last_frame", "first_clip"):
+                            form.field(name)
+                        form.rest("picture")  # the voice or music
 
                     with gr.Column(scale=5, min_width=320):
                         gr.Markdown(label("step_model"))
@@ -82,6 +89,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                         form.field("template")
                         form.hint("template-advice")
                         form.field("prompt")
+                        shots_table, shots_write, shots_hint = form.shot_list()
                         with gr.Row():
                             form.field("resolution")
                             form.field("duration")
@@ -115,14 +123,20 @@ def build_app(settings: Settings) -> gr.Blocks:
                         notice = gr.Markdown(elem_id="notice", elem_classes="hint")
                         video = gr.Video(label=label("video"), interactive=False, height=380,
                                          buttons=["download"], elem_id="video")
+                        with gr.Column(visible=False, elem_id="actual-prompt-box") as rewritten:
+                            rewritten_text = gr.Textbox(label=label("actual_prompt"), lines=3,
+                                                        interactive=False, buttons=["copy"],
+                                                        elem_id="actual-prompt")
+                            use_rewritten = gr.Button(label("actual_prompt_use"), size="sm",
+                                                      elem_id="use-actual-prompt")
 
                 inputs = form.inputs
                 examples, example_keys = example_rows()
                 example_set = gr.Examples(
-                    examples or [[None, "", inputs["model"].value, "", "single", None]],
+                    examples or [[inputs[name].value for name in EXAMPLE_INPUTS]],
                     inputs=[inputs[name] for name in EXAMPLE_INPUTS],
                     label=label("examples"), example_labels=[t(k) for k in example_keys] or [""],
-                    examples_per_page=6, visible=bool(examples), elem_id="examples").dataset
+                    examples_per_page=8, visible=bool(examples), elem_id="examples").dataset
 
                 with gr.Column(elem_id="history"):
                     gr.Markdown(label("history_title"))
@@ -192,6 +206,25 @@ def build_app(settings: Settings) -> gr.Blocks:
                   [upload, link, model, region], [parts[f"{upload.elem_id}-info"]],
                   trigger_mode="always_last", **fast)
 
+        clip_inputs = [i.name for i in inputs_of(BY_ROLE[FIRST_CLIP])]  # its upload and link
+        clip_upload, clip_link = (inputs[name] for name in clip_inputs)
+
+        def on_clip(model_v: str, region_v: str, upload_v: str | None, link_v: str) -> Any:
+            current = dict(zip(clip_inputs, (upload_v, link_v)))
+            return by_component(controls.media_updates(model_v, region_v, current))
+
+        gr.on([clip_upload.change, clip_link.change], on_clip,  # a clip replaces some media
+              [model, region, clip_upload, clip_link],
+              [parts[key] for key in controls.media_updates(model.value, region.value, {})],
+              trigger_mode="always_last", **fast)
+
+        def on_shots(rows: Any, prompt_v: str, duration_v: Any,
+                     request: gr.Request) -> tuple[Any, str]:
+            return shots_outputs(rows, prompt_v, duration_v, _lang(request))
+
+        shots_write.click(on_shots, [shots_table, inputs["prompt"], inputs["duration"]],
+                          [inputs["prompt"], shots_hint], **fast)
+
         def on_preview(data: dict[Any, Any], request: gr.Request) -> tuple[str, ...]:
             return preview_outputs(Form(**values_of(data)), _lang(request), settings.simulated)
 
@@ -202,10 +235,14 @@ def build_app(settings: Settings) -> gr.Blocks:
         seed_random.click(lambda: -1, None, [seed], **fast)  # -1: a new random seed each time
         seed_reuse.click(lambda r: last_seed(services, r), [record], [seed], **fast)
 
+        @with_form_defaults
         async def generate(request: gr.Request, api_key: str | None = None, **form_v: Any):
-            """Make a video from a picture. Streams (status, video, record); the record holds
-            the task id. Parameters are named like the DashScope API's; `duration` and
-            `resolution` must be values the model accepts, `seed` -1 means random."""
+            """Make a video from a picture (or, on wan2.7, continue a clip). Streams (status,
+            video, record); the record holds the task id. Parameters are named like the
+            DashScope API's; `duration` and `resolution` must be values the model accepts,
+            `seed` -1 means random. `last_frame` / `first_clip` (or their `_url` links) are the
+            picture the video ends on and a clip to continue; a clip replaces `image` and the
+            audio, which the service takes no clip with."""
             step = None
             async for step in flows.generate(services, Form(**form_v), api_key, _lang(request),
                                              _visitor(request)):
@@ -230,6 +267,14 @@ def build_app(settings: Settings) -> gr.Blocks:
         # "multiple": every record must be merged, also while the previous merge is rendering.
         record.change(None, [record, history], [history], js=MERGE_RECORD_JS,
                       trigger_mode="multiple")
+
+        def on_record(record_v: Any) -> tuple[Any, str]:
+            text = flows.rewritten_prompt(services, record_v)  # "" until a job succeeds
+            return gr.update(visible=bool(text)), text
+
+        record.change(on_record, [record], [rewritten, rewritten_text],
+                      trigger_mode="always_last", **fast)
+        use_rewritten.click(None, [rewritten_text], [inputs["prompt"]], js="(text) => text")
 
         def on_history(history_v: Any, request: gr.Request) -> tuple[Any, str]:
             return history_view(services, history_v, _lang(request))
@@ -277,6 +322,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                      example_set: gr.update(sample_labels=[t(k, lang) for k in example_keys]
                                             or [""]),
                      history_gallery: gallery_v, history_table: table_v,
+                     shots_table: first_table(lang),
                      status: t("st_nothing", lang),
                      banner: t(banner_key, lang, limit=settings.host_key_limit)}
             previews = preview_outputs(Form(**values), lang, settings.simulated)
@@ -288,8 +334,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                 yield step.outputs()
 
         demo.load(on_load, {history, *form_inputs},
-                  [model, *followers, example_set, history_gallery, history_table, status,
-                   banner, output_size, price, code_curl, code_sdk],
+                  [model, *followers, example_set, history_gallery, history_table, shots_table,
+                   status, banner, output_size, price, code_curl, code_sdk],
                   **fast).then(on_restore, [history, api_key], [status, video, record],
                                concurrency_limit=None, api_visibility="private")
 
@@ -361,7 +407,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "blocked_paths": blocked_paths(settings),
         # Gradio would otherwise keep every call's inputs (a personal key!) in the browser.
         "run_history": False,
-        "max_file_size": "20mb",
+        "max_file_size": MAX_UPLOAD_BYTES,
         # Gradio's queue runs at most this many events at once, whatever their own limits: each
         # page waiting for its video holds one (an async wait, not a thread), so 40 is too few.
         "max_threads": MAX_EVENTS_AT_ONCE,

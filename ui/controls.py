@@ -10,8 +10,8 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from client import catalog
-from client.catalog import Model
-from client.fields import BY_NAME, FIELDS, Field, visible
+from client.catalog import FIRST_CLIP, Model
+from client.fields import BY_NAME, BY_ROLE, FIELDS, MEDIA, Field, visible
 
 from .i18n import EN, label, t
 
@@ -92,30 +92,60 @@ def model_choices_update(region: Any, current: str | None, lang: str) -> Update:
     return gr.update(choices=choices, value=current if current in ids else ids[0])
 
 
+def _deployed(model_id: Any, region: Any) -> tuple[Model, str]:
+    region = _region(region)
+    model = (catalog.model_in_region(model_id, region)
+             or catalog.models_in_region(region)[0])  # the page sends any value it likes
+    return model, region
+
+
 def model_updates(model_id: Any, region: Any, current: Mapping[str, Any],
                   lang: str) -> dict[str, Update]:
     """Updates, by elem_id, for every control that follows the model: what it offers, whether
     it is shown, the values kept where the model still allows them (`current`: the form's
-    values by input name), the template's advice and the model's description."""
-    region = _region(region)
-    model = (catalog.model_in_region(model_id, region)
-             or catalog.models_in_region(region)[0])  # the page sends any value it likes
+    values by input name), the template's advice, the shot list and the model's description."""
+    model, region = _deployed(model_id, region)
     template = current.get("template")
     templated = bool(template) and template in model.templates
-    updates: dict[str, Update] = {}
+    updates: dict[str, Update] = media_updates(model.id, region, current)
     for field in FIELDS:
         if field.kind == "number" and callable(field.choices):
             updates.update(_numbers(field, model, current.get(field.name), lang))
-        else:
+        elif field.kind != "media":
             props = _props(field, model, current.get(field.name), templated, lang)
             if props:
-                target = elem_id(field) + ("-inputs" if field.kind == "media" else "")
-                updates[target] = gr.update(**props)
+                updates[elem_id(field)] = gr.update(**props)
     kept = template if templated else NO_TEMPLATE
     # "" rather than None: None would leave the previous model's text in place.
     updates["template-advice"] = gr.update(value=template_advice(kept, lang), visible=templated)
+    updates["shots"] = gr.update(visible=model.shots_in_prompt)
     updates["model-info"] = gr.update(value=model_label(model, region, lang))
     return updates
+
+
+def clip_replaces(model: Model) -> frozenset[str]:
+    """The media roles a clip to continue replaces on this model: those that never go with
+    one (on wan2.7 the first frame and the driving audio)."""
+    if FIRST_CLIP not in model.roles:
+        return frozenset()
+    return frozenset(role for role in model.roles
+                     if not any({FIRST_CLIP, role} <= combo for combo in model.media))
+
+
+def clip_given(current: Mapping[str, Any]) -> bool:
+    """Whether the form holds a clip to continue (an upload or a typed link)."""
+    clip = BY_ROLE[FIRST_CLIP]
+    return bool(current.get(clip.file_input)) or bool(
+        str(current.get(clip.link_input) or "").strip())
+
+
+def media_updates(model_id: Any, region: Any, current: Mapping[str, Any]) -> dict[str, Update]:
+    """Which media inputs are shown, by their column's elem_id: those the model takes, less
+    those a chosen clip replaces."""
+    model, _ = _deployed(model_id, region)
+    replaced = clip_replaces(model) if clip_given(current) else frozenset()
+    return {elem_id(f) + "-inputs": gr.update(visible=visible(model, f) and f.role not in replaced)
+            for f in MEDIA}
 
 
 def _props(field: Field, model: Model, current: Any, templated: bool,

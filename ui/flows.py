@@ -26,6 +26,7 @@ from .services import Services, credentials_for
 from .status import status_text
 
 RESTORES_AT_ONCE = 2  # restore events one visitor may have running
+ACTUAL_PROMPT_MAX_CHARS = 10_000  # what the page shows of a rewritten prompt
 
 
 @dataclass
@@ -113,6 +114,19 @@ async def follow(services: Services, job: Job, lang: str, *,
         error = text if current.done and phase is not Phase.SUCCEEDED else None
         last_phase, last_text, first = phase, news, False
         yield Step(text, video, record, error=error)
+
+
+def rewritten_prompt(services: Services, record: Any) -> str:
+    """The prompt as the service rewrote it (`actual_prompt`) for the page's finished job, or
+    "". Only a record the server sealed names a job, and a job that follows someone else's task
+    by its id shows nothing of their prompt."""
+    opened = services.seal.open(record)
+    if opened is None or Phase.of(opened.get("status")) is not Phase.SUCCEEDED:
+        return ""  # the page shows the rewrite with its video, not while it waits
+    job = services.runner.get(opened["token"])
+    if job is None or job.view_only or job.phase is not Phase.SUCCEEDED:
+        return ""
+    return (job.actual_prompt or "")[:ACTUAL_PROMPT_MAX_CHARS]
 
 
 async def cancel(services: Services, record: Record | None, lang: str) -> str:

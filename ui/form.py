@@ -4,15 +4,17 @@ describes, and the form values a request gives back ("use these settings again")
 from __future__ import annotations
 
 import dataclasses
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from client import catalog
 from client.errors import InvalidInput
 from client.fields import BY_NAME, FIELDS, Field, takes
 from client.request import VideoRequest, check_public_url, deployed_model, source_kind
 
-from .controls import default_model
+from .controls import clip_replaces, default_model
 
 # /generate's parameters as gradio_client callers know them: positional calls depend on this
 # order. The inputs of fields added later follow these, in the field list's order.
@@ -57,6 +59,21 @@ INPUT_NAMES = tuple(i.name for i in INPUTS)
 Form = dataclasses.make_dataclass(
     "Form", [(i.name, Any, dataclasses.field(default=i.default)) for i in INPUTS], frozen=True,
     namespace={"__module__": __name__, "names": classmethod(lambda cls: INPUT_NAMES)})
+
+
+Fn = TypeVar("Fn", bound=Callable[..., Any])
+
+
+def with_form_defaults(fn: Fn) -> Fn:
+    """`fn(…, **form)` as Gradio's API page and gradio_client see it: every form input a keyword
+    that may be left out (a clip, a last frame). Gradio takes a parameter without an initial
+    value as optional only when its default is None; the form reads None as unset."""
+    signature = inspect.signature(fn)
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    form = [inspect.Parameter(i.name, inspect.Parameter.KEYWORD_ONLY, default=None)
+            for i in INPUTS]
+    fn.__signature__ = signature.replace(parameters=[*kept, *form])  # type: ignore[attr-defined]
+    return fn
 
 
 def inputs_of(field: Field) -> tuple[Input, ...]:
@@ -104,7 +121,8 @@ def _value(field: Field, form: Any) -> Any:
 
 
 def build_request(form: Any) -> VideoRequest:
-    """The VideoRequest for a form, with only the fields the chosen model takes."""
+    """The VideoRequest for a form, with only the fields the chosen model takes: a clip to
+    continue replaces the media that cannot go with it (the first frame, the driving audio)."""
     region = form.region or catalog.DEFAULT_REGION
     if region not in catalog.REGIONS:
         raise InvalidInput("region", f"unknown region {region!r}", tuple(catalog.REGIONS))
@@ -112,6 +130,9 @@ def build_request(form: Any) -> VideoRequest:
     model = deployed_model(form.model or default_model(region), region)
     values = {f.name: _value(f, form) for f in FIELDS
               if f.name not in DEPLOYMENT and takes(model, f)}
+    if values.get("first_clip"):  # the clip replaces what cannot go with it (the page hides it)
+        values = {name: v for name, v in values.items()
+                  if BY_NAME[name].role not in clip_replaces(model)}
     if values.get("template"):  # the template drives the video: no prompt goes with it
         values = {name: v for name, v in values.items() if not BY_NAME[name].prompt_part}
     return VideoRequest(model=model.id, region=region, **values)

@@ -11,12 +11,15 @@ from typing import Any
 from client import catalog
 from client.errors import InvalidInput
 from client.fields import MEDIA, Field
+from client.media import probe_video
+from client.protocols import wire_of
 from client.request import (
     VideoRequest,
     deployed_model,
     estimated_price,
     has_sound,
     image_info,
+    local_path,
     predict_output_size,
     source_kind,
     to_payload,
@@ -27,13 +30,15 @@ from .form import Form, build_request
 from .i18n import t
 from .messages import error_sentence
 
-CREATE_PATH = "/services/aigc/video-generation/video-synthesis"
 KEY_PLACEHOLDER = "$DASHSCOPE_API_KEY"  # the code never carries a key, only this reference
 # A local file or data URI becomes a public link to replace in curl (and an inline one in the
-# SDK code, which uploads local files itself).
+# SDK code, which uploads local files itself), by media field.
 STAND_INS = {"image": "https://example.com/your-picture.jpg",
-             "audio": "https://example.com/your-audio.mp3"}
-_NOUNS = {"image": "picture", "audio": "audio"}
+             "audio_url": "https://example.com/your-audio.mp3",
+             "last_frame": "https://example.com/your-last-frame.jpg",
+             "first_clip": "https://example.com/your-clip.mp4"}
+_NOUNS = {"image": "picture", "audio_url": "audio", "last_frame": "last frame",
+          "first_clip": "clip"}
 # The input keys VideoSynthesis.call (dashscope 2.0.2) takes as keywords; any other input key
 # goes in its extra_input. Every parameters key is a keyword too: the ones it does not name it
 # puts into parameters itself.
@@ -48,7 +53,7 @@ def _base_url(region: str) -> str:
 def _curl_media(field: Field, value: str | Path | None) -> str | None:
     if value is None:
         return None
-    return str(value) if source_kind(str(value)) in ("url", "oss") else STAND_INS[field.media or ""]
+    return str(value) if source_kind(str(value)) in ("url", "oss") else STAND_INS[field.name]
 
 
 def _sdk_media(field: Field, value: str | Path | None) -> str | None:
@@ -59,14 +64,15 @@ def _sdk_media(field: Field, value: str | Path | None) -> str | None:
         return str(value)
     if kind == "file":
         return "file://" + str(value).removeprefix("file://")
-    return STAND_INS[field.media or ""]
+    return STAND_INS[field.name]
 
 
 def curl_code(req: VideoRequest) -> str:
     """A curl command that creates the same task; the key is read from the environment."""
     payload = to_payload(req, *(_curl_media(f, getattr(req, f.name)) for f in MEDIA))
     body = json.dumps(payload, ensure_ascii=False, indent=2)
-    lines = [f"curl -X POST {_base_url(req.region)}{CREATE_PATH} \\",
+    path = wire_of(deployed_model(req.model, req.region)).path
+    lines = [f"curl -X POST {_base_url(req.region)}{path} \\",
              "  -H 'X-DashScope-Async: enable' \\",
              f'  -H "Authorization: Bearer {KEY_PLACEHOLDER}" \\',
              "  -H 'Content-Type: application/json' \\",
@@ -76,12 +82,14 @@ def curl_code(req: VideoRequest) -> str:
 
 
 def _local_note(req: VideoRequest) -> str:
-    local = [_NOUNS[f.media or ""] for f in MEDIA if (value := getattr(req, f.name)) is not None
+    local = [_NOUNS[f.name] for f in MEDIA if (value := getattr(req, f.name)) is not None
              and source_kind(str(value)) not in ("url", "oss")]
     if not local:
         return ""
-    return (f"# Your {' and '.join(local)} is a local file: put it at a public https:// link and "
-            "use that link below (the Python SDK can upload local files itself).")
+    which = local[0] if len(local) == 1 else ", ".join(local[:-1]) + " and " + local[-1]
+    files = "is a local file: put it" if len(local) == 1 else "are local files: put them"
+    return (f"# Your {which} {files} at a public https:// link and use that link below (the "
+            "Python SDK can upload local files itself).")
 
 
 def sdk_arguments(payload: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -121,34 +129,40 @@ def preview_outputs(form: Form, lang: str, simulated: bool) -> tuple[str, str, s
     """(predicted video size, estimated price, curl, Python SDK code) for the form as it is."""
     try:
         req = build_request(form)
-        missing = {f.name: STAND_INS[f.media or ""] for f in MEDIA  # the code shows a stand-in
+        missing = {f.name: STAND_INS[f.name] for f in MEDIA  # the code shows a stand-in
                    if f.name == "image" and req.image is None and req.first_clip is None}
         checked = validate(req.replace(**missing), check_media=False)
     except InvalidInput as exc:
         sentence = "⚠ " + error_sentence(exc, lang)
         return sentence, "", "# " + sentence, "# " + sentence
     seconds, sound = output_seconds_and_sound(checked)
-    size = _predicted_size(req.image, checked, seconds, sound, lang)
+    size = _predicted_size(req, checked, seconds, sound, lang)
     price = estimated_price(checked)
     if price is None:
         price_text = t("price_unknown", lang)
     else:
         amount, currency = price
+        listed = deployed_model(checked.model, checked.region).price(currency)
         price_text = t("price_value", lang, amount=f"{amount:g}", currency=currency,
                        duration=seconds, rate=f"{amount / seconds:g}",
-                       checked=catalog.PRICES_CHECKED)
+                       checked=listed.checked if listed else catalog.PRICES_CHECKED)
     if simulated:
         price_text = t("price_simulated", lang, value=price_text)
     return size, price_text, curl_code(checked), sdk_code(checked)
 
 
-def _predicted_size(image: str | Path | None, req: VideoRequest, seconds: int, sound: bool,
+def _predicted_size(given: VideoRequest, req: VideoRequest, seconds: int, sound: bool,
                     lang: str) -> str:
+    """The output size, from the first frame or the clip to continue (their shape at the tier's
+    pixels), each probed by the model's rules; a link says only the tier."""
     assert req.resolution is not None
-    if image is None:
+    if given.image is None and given.first_clip is None:
         return t("size_needs_image", lang, resolution=req.resolution)
     try:
-        info = image_info(image)
+        if given.first_clip is not None:
+            return _continued_size(given.first_clip, req, seconds, sound, lang)
+        info = image_info(given.image, "image",
+                          wire_of(deployed_model(req.model, req.region)).image_rules)
     except InvalidInput as exc:
         return "⚠ " + error_sentence(exc, lang)
     if info is None:
@@ -156,4 +170,26 @@ def _predicted_size(image: str | Path | None, req: VideoRequest, seconds: int, s
                  resolution=req.resolution)
     width, height = predict_output_size(info.width, info.height, req.resolution)
     return t("size_predicted", lang, width=width, height=height, duration=seconds,
-             fps=catalog.FPS, sound=t("size_sound" if sound else "size_silent", lang))
+             fps=catalog.FPS, sound=_sound(sound, lang))
+
+
+def _continued_size(clip: str | Path, req: VideoRequest, seconds: int, sound: bool,
+                    lang: str) -> str:
+    assert req.resolution is not None
+    if source_kind(str(clip)) != "file":
+        return t("size_from_clip_url", lang, pixels=f"{catalog.TIER_PIXELS[req.resolution]:,}",
+                 resolution=req.resolution)
+    path = local_path(clip)
+    if not path.is_file():
+        raise InvalidInput("first_clip", f"no such file: {path.name}")
+    info = probe_video(path, "first_clip")  # the headers only
+    width, height = predict_output_size(info.width, info.height, req.resolution)
+    if seconds <= info.seconds:  # the duration counts the clip: validate() says what to do
+        validate(req, check_media=True)
+    return t("size_continued", lang, width=width, height=height, duration=seconds,
+             clip=info.seconds, new=seconds - info.seconds, fps=catalog.FPS,
+             sound=_sound(sound, lang))
+
+
+def _sound(sound: bool, lang: str) -> str:
+    return t("size_sound" if sound else "size_silent", lang)

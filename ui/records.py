@@ -13,7 +13,9 @@ from typing import Any
 
 RECORD_VERSION = 1
 HISTORY_LIMIT = 50  # records a browser keeps, and the most a restore looks at
-RECORD_MAX_BYTES = 16 * 1024  # a record's JSON; a 5,000-character prompt fits several times
+# A record's JSON, ASCII-escaped: wan2.7's longest prompt (5,000 characters) and negative prompt
+# in Chinese take 33 KB of it; the cap only bounds what a forged record costs to check.
+RECORD_MAX_BYTES = 64 * 1024
 Record = dict[str, Any]
 
 

@@ -106,6 +106,7 @@ class Job:
     retry_in: float | None = None
     recovering: bool = False  # the create's answer was lost: looking for the task it made
     video: Path | None = None
+    actual_prompt: str | None = None  # the service's rewrite of the prompt, when it says
     error: WanError | None = None
     resumed: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -333,8 +334,10 @@ class Runner:
             job.update(phase=Phase.DOWNLOADING, expected_end=None, _handle=None)
         elif isinstance(event, events.Done):
             self.store.prune(keep=event.path)
+            rewritten = event.status.actual_prompt if event.status is not None else None
             job.update(phase=Phase.SUCCEEDED, video=event.path, finished=time.time(),
-                       task_id=event.task_id, _handle=None)
+                       task_id=event.task_id, _handle=None,
+                       actual_prompt=rewritten if isinstance(rewritten, str) else None)
         elif isinstance(event, events.Failed):
             if event.task_id and job.task_id is None:
                 job.task_id = event.task_id

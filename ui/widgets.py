@@ -4,12 +4,12 @@ place. A control's first state is the model's own update (ui.controls), so the t
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import gradio as gr
 
 from client import catalog
+from client.catalog import FIRST_FRAME
 from client.fields import BY_NAME, FIELDS, Field, Place
 
 from . import controls
@@ -17,6 +17,8 @@ from .choices import ChoiceDropdown, ChoiceRadio
 from .components import raw_image_file
 from .form import INPUTS, inputs_of
 from .i18n import EN, label
+from .shots import first_table
+from .shots import headers as shot_headers
 
 
 def _optional_label(key: str) -> Any:
@@ -106,27 +108,56 @@ class FormBuilder:
                 "allow_custom_value": True}
 
     def _media(self, field: Field, props: dict[str, Any]) -> None:
-        """Upload, typed link and a hint, in a column that follows the model if it is optional."""
+        """Upload, typed link, an optional note and a hint, in a column that follows the model
+        (and a chosen clip, which replaces some media)."""
         key = controls.elem_id(field)
         upload, link = inputs_of(field)
-        optional = field.refusal is not None
-        box = (gr.Column(elem_id=f"{key}-inputs", **{**self._first(f"{key}-inputs"), **props})
-               if optional else nullcontext())
-        with box:
-            if field.media == "image":
-                made = raw_image_file(gr.Image(
-                    label=label(field.label), type="filepath", image_mode=None,
-                    sources=["upload", "clipboard", "webcam"], height=300, elem_id=key))
-            else:
-                made = gr.Audio(label=label(field.label), type="filepath",
-                                sources=["upload", "microphone"], elem_id=key)
+        with gr.Column(elem_id=f"{key}-inputs",
+                       **{**self._first(f"{key}-inputs"), **props}) as box:
+            made = self._upload(field, key)
             typed = gr.Textbox(label=label(field.label + "_url"),
                                placeholder=label(field.label + "_url_ph"), elem_id=f"{key}-url")
+            note = _optional_label(field.label + "_note")
+            if note is not None:
+                gr.Markdown(note, elem_id=f"{key}-note", elem_classes="hint")
             self.hint(f"{key}-info")
-        if optional:
-            self.parts[box.elem_id] = box
+        self.parts[box.elem_id] = box
         self.inputs[upload.name], self.inputs[link.name] = made, typed
         self.parts[key], self.parts[typed.elem_id] = made, typed
+
+    @staticmethod
+    def _upload(field: Field, key: str) -> gr.components.Component:
+        """The upload control of a medium; each hands the handlers the uploaded file as it is
+        (no decoding, no conversion), so the studio's own probe judges it."""
+        if field.media == "image":
+            first = field.role == FIRST_FRAME
+            return raw_image_file(gr.Image(
+                label=label(field.label), type="filepath", image_mode=None,
+                sources=["upload", "clipboard", "webcam"] if first else ["upload", "clipboard"],
+                height=300 if first else 220, elem_id=key))
+        if field.media == "video":  # no format and sound kept: Gradio converts nothing
+            return gr.Video(label=label(field.label), sources=["upload"], format=None,
+                            include_audio=True, height=220, elem_id=key)
+        return gr.Audio(label=label(field.label), type="filepath",
+                        sources=["upload", "microphone"], elem_id=key)
+
+    def shot_list(self) -> tuple[gr.Dataframe, gr.Button, gr.Markdown]:
+        """The shot list of models that read their shots from the prompt: rows of (from s,
+        to s, what happens), a button that writes them into the prompt, and its hint line."""
+        with gr.Accordion(label("shots"), open=False, elem_id="shots",
+                          **self._first("shots")) as box:
+            gr.Markdown(label("shots_info"), elem_classes="hint")
+            table = gr.Dataframe(
+                value=first_table("en")["data"], type="array", interactive=True,
+                headers=shot_headers("en"),  # the page's language is set on load
+                # (n, "fixed"): the table's own way to keep its three columns (6.31).
+                datatype=["number", "number", "str"], column_count=(3, "fixed"),
+                row_count=(2, "dynamic"), column_widths=["20%", "20%", "60%"],
+                elem_id="shots-table")
+            write = gr.Button(label("shots_write"), size="sm", elem_id="shots-write")
+            hint = self.hint("shots-info")
+        self.parts[box.elem_id] = box
+        return table, write, hint
 
     def _numbers(self, field: Field) -> None:
         """A slider and a radio over the model's values, both writing one hidden number."""
@@ -143,4 +174,7 @@ class FormBuilder:
         for shown in (slider, choice):
             shown.change(None, [shown], [value], js="(v) => v")
             self.parts[shown.elem_id] = shown
+        # A value set from elsewhere (an example, "use these settings again") moves both.
+        value.change(None, [value, slider, choice], [slider, choice],
+                     js="(v, s, c) => (v === null || v === undefined ? [s, c] : [v, v])")
         self.inputs[field.name] = self.parts[value.elem_id] = value

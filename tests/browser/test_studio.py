@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,11 @@ def open_page(browser: object, url: str, locale: str) -> object:
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector("#generate", timeout=30_000)
-    page.wait_for_function("() => document.querySelector('#status').innerText.trim().length > 0")
+    # The load event's own line, not a running event's timer ("0.4s"): a control set before the
+    # load event ends would be set back by it.
+    page.wait_for_function("() => document.querySelector('#status').innerText"
+                           ".replace(/processing|[0-9.\\/]+s|[|]/g, '').trim().length > 0",
+                           timeout=30_000)
     return page
 
 
@@ -210,3 +215,111 @@ def test_hosted_studio_uses_the_visitors_own_key(browser: object,
     creates = [r for r in sim.requests if r.route == "create"]
     assert creates and {r.account for r in creates} == {account_of(personal)}
     assert personal not in page.content()
+
+
+def _served_video(page: object, base_url: str, dest: Path) -> Path:
+    """The MP4 the page's player plays, fetched as the browser fetched it."""
+    import httpx
+
+    src = page.eval_on_selector("#video video", "v => v.currentSrc")
+    answer = httpx.get(src if src.startswith("http") else base_url.rstrip("/") + src, timeout=30)
+    assert answer.status_code == 200 and answer.content[4:8] == b"ftyp"
+    dest.write_bytes(answer.content)
+    return dest
+
+
+def test_wan27_first_and_last_frame(browser: object, studio: str, tmp_path: Path) -> None:
+    import av
+
+    from tests.integration.media_checks import diff, fitted, frames, poster
+    from tests.media_factory import write_clip
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    first = write_image(tmp_path / "first.jpg", 750, 1000)
+    last = tmp_path / "last.png"
+    last.write_bytes(poster(600, 600))  # another look and shape: the video must end on it
+    page = open_page(browser, studio, "en-US")
+    choose_model(page, "wan2.7-i2v")
+    for elem_id in ("last-frame", "first-clip", "first-clip-note", "shots", "image", "audio"):
+        sync_api.expect(page.locator(f"#{elem_id}")).to_be_visible()
+    sync_api.expect(page.locator("#shot-type")).to_be_hidden()  # shots go in the prompt here
+    page.set_input_files("#image input[type=file]", str(first))
+    page.set_input_files("#last-frame input[type=file]", str(last))
+    sync_api.expect(page.locator("#last-frame-info")).to_contain_text("600×600 px, PNG")
+    page.click("#resolution label:has-text('720P')")
+    width, height = predict_output_size(750, 1000, "720P")
+    sync_api.expect(page.locator("#output-size textarea, #output-size input")).to_have_value(
+        f"{width}×{height} px, 5 s, 30 fps, with sound")
+    page.fill("#prompt textarea", "The camera pulls back and the poster comes into view.")
+    page.screenshot(path=str(SCREENSHOTS / "controls-wan2.7-last-frame.png"), full_page=True)
+    page.click("#generate")
+    page.wait_for_function(VIDEO_READY_JS, timeout=60_000)
+    assert "Finished" in page.inner_text("#status")
+    video = _served_video(page, studio, tmp_path / "served.mp4")
+    decoded = frames(video)
+    with av.open(str(video)) as container:
+        assert (container.streams.video[0].width, container.streams.video[0].height) == \
+            (width, height)
+    ending = fitted(last.read_bytes(), (width, height))
+    start = fitted(first.read_bytes(), (width, height))
+    assert diff(decoded[-1], ending) < 12, diff(decoded[-1], ending)  # ends on the last frame
+    assert diff(decoded[0], ending) > 3 * diff(decoded[-1], ending)  # …not starts on it
+    assert diff(decoded[0], start) < diff(decoded[0], ending)
+    # The simulator, like wan2.7, reports no rewritten prompt: nothing to offer.
+    sync_api.expect(page.locator("#actual-prompt-box")).to_be_hidden()
+
+    # A first-and-last-frame model that rewrites the prompt says how, and offers it.
+    choose_model(page, "wan2.2-kf2v-flash")
+    page.click("#resolution label:has-text('480P')")
+    page.click("#generate")
+    sync_api.expect(page.locator("#actual-prompt-box")).to_be_visible(timeout=60_000)
+    rewritten = page.input_value("#actual-prompt textarea")
+    assert rewritten.startswith("The camera pulls back") and len(rewritten) > 60
+    page.click("#use-actual-prompt")
+    sync_api.expect(page.locator("#prompt textarea")).to_have_value(rewritten)
+
+    # A clip replaces the first frame and the voice track; its line says so.
+    choose_model(page, "wan2.7-i2v")
+    page.click("#resolution label:has-text('720P')")  # kf2v's 480P is not wan2.7's
+    page.set_input_files("#first-clip input[type=file]",
+                         str(write_clip(tmp_path / "clip.mp4", 3.0, 480, 320)))
+    sync_api.expect(page.locator("#first-clip-info")).to_contain_text("3.0 s, 480×320 px, MP4")
+    for hidden in ("image", "audio"):
+        sync_api.expect(page.locator(f"#{hidden}")).to_be_hidden()
+    sync_api.expect(page.locator("#last-frame")).to_be_visible()
+    sync_api.expect(page.locator("#first-clip-note")).to_contain_text("replaces the first-frame")
+    clip_w, clip_h = predict_output_size(480, 320, "720P")
+    sync_api.expect(page.locator("#output-size textarea, #output-size input")).to_have_value(
+        f"{clip_w}×{clip_h} px, 5 s in all: your 3.0 s clip, then 2.0 s of new video; 30 fps, "
+        "with sound")
+    page.screenshot(path=str(SCREENSHOTS / "controls-wan2.7-clip.png"), full_page=True)
+
+    # The shot list writes the shots into the prompt, under the person's own first line.
+    page.fill("#prompt textarea", "Realistic style.")
+    page.click("#shots button")  # opens the list
+    cells = page.locator("#shots-table .body-cell")
+    for index, text in ((2, "The rocket climbs."), (5, "It vanishes into the clouds.")):
+        cells.nth(index).dblclick()
+        cells.nth(index).locator("textarea, input").first.wait_for()  # its editor is open
+        page.keyboard.type(text)
+        page.keyboard.press("Enter")
+    page.click("#shots-write")
+    sync_api.expect(page.locator("#prompt textarea")).to_have_value(
+        "Realistic style.\nShot 1 [0-3 s]: The rocket climbs.\n"
+        "Shot 2 [3-5 s]: It vanishes into the clouds.")
+    sync_api.expect(page.locator("#shots-info")).to_contain_text("2 shot(s) written")
+
+    # The continuation example fills in its clip and its length (8 s, on the slider too).
+    page.click("#examples button:has-text('Rocket, continued')")
+    sync_api.expect(page.locator("#first-clip-info")).to_contain_text("3.0 s, 624×416 px")
+    sync_api.expect(page.locator("#image")).to_be_hidden()
+    sync_api.expect(page.locator("#duration-slider input[type=number]")).to_have_value("8")
+    sync_api.expect(page.locator("#output-size textarea, #output-size input")).to_have_value(
+        re.compile(r"^\d+×\d+ px, 8 s in all: your 3\.0 s clip, then 5\.0 s of new video"))
+
+    choose_model(page, "wan2.6-i2v")
+    for hidden in ("last-frame", "first-clip", "shots"):
+        sync_api.expect(page.locator(f"#{hidden}")).to_be_hidden()
+    for shown in ("image", "audio", "shot-type"):
+        sync_api.expect(page.locator(f"#{shown}")).to_be_visible()
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()

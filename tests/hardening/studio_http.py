@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ui.form import INPUT_NAMES
+from ui.form import INPUT_NAMES, INPUTS
 
 FORM_ORDER = INPUT_NAMES  # /generate's parameters before api_key, in order
 
@@ -94,7 +94,8 @@ async def upload(client: httpx.AsyncClient, url: str, path: Path) -> dict[str, A
 
 
 def generate_data(image: dict[str, Any], api_key: str, **changes: Any) -> list[Any]:
-    form: dict[str, Any] = {
+    form: dict[str, Any] = {i.name: i.default for i in INPUTS}  # e.g. no last frame, no clip
+    form |= {
         "image": image, "img_url": "", "audio_file": None, "audio_url": "", "prompt": "waves",
         "negative_prompt": "", "model": "wan2.2-i2v-flash", "region": "beijing",
         "resolution": "480P", "duration": 5, "shot_type": "single", "audio": True,

@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from client.errors import InvalidInput
+from client.fields import MEDIA
 from client.request import source_kind, validate
 from tests.hardening.conftest import collect, launched
 from tests.hardening.corpus import Case, build_corpus, client_refusal
@@ -19,7 +20,10 @@ from ui.messages import field_name
 from ui.preview import preview_outputs
 
 # The studio's own name for a field when it differs from the client's (a typed picture link).
-STUDIO_FIELDS = {"image": ("image", "img_url"), "audio_url": ("audio_url",)}
+STUDIO_FIELDS = {"image": ("image", "img_url"), "audio_url": ("audio_url",),
+                 "last_frame": ("last_frame", "last_frame_url"),
+                 "first_clip": ("first_clip", "first_clip_url")}
+FILE_INPUTS = tuple(f.file_input for f in MEDIA)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +43,11 @@ def _split(value: str | Path | None, typed: bool) -> tuple[str | None, str]:
 
 def form_of(case: Case) -> Form:
     r = case.request
-    image, img_url = _split(r.image, case.browser_url)
-    audio_file, audio_url = _split(r.audio_url, False)
-    return Form(image=image, img_url=img_url, audio_file=audio_file, audio_url=audio_url,
-                prompt=r.prompt, negative_prompt=r.negative_prompt, model=r.model,
+    media: dict[str, Any] = {}
+    for f in MEDIA:  # each medium in its upload or its link input
+        media[f.file_input], media[f.link_input] = _split(
+            getattr(r, f.name), case.browser_url and f.name == "image")
+    return Form(**media, prompt=r.prompt, negative_prompt=r.negative_prompt, model=r.model,
                 region=r.region, resolution=r.resolution, duration=r.duration,
                 shot_type=r.shot_type, audio=r.audio, template=r.template,
                 seed=-1 if r.seed is None else r.seed, prompt_extend=r.prompt_extend,
@@ -50,8 +55,9 @@ def form_of(case: Case) -> Form:
 
 
 def dropped_by_the_studio(case: Case, form: Form) -> bool:
-    """A value the studio never sends for this model (its control is hidden, or -1 = random
-    seed): the request the studio builds must then be valid and free of it."""
+    """A value the studio never sends for this model (its control is hidden, -1 = random seed,
+    or a medium a clip replaces): the request the studio builds must then be valid and free of
+    it."""
     try:
         req = build_request(form)
     except InvalidInput:
@@ -59,7 +65,11 @@ def dropped_by_the_studio(case: Case, form: Form) -> bool:
     wanted = {"shot_type": req.shot_type is None, "audio": req.audio is None,
               "audio_url": req.audio_url is None, "template": req.template is None,
               "duration": req.duration is None, "seed": req.seed is None}
-    if not wanted.get(case.field or "", False):
+    # A medium the case gives that the studio leaves out: the model takes none (its input is
+    # hidden), or a chosen clip replaces it (a first frame, a voice track).
+    left_out = any(getattr(case.request, f.name) is not None and getattr(req, f.name) is None
+                   for f in MEDIA)
+    if not (wanted.get(case.field or "", False) or left_out):
         return False
     validate(req, check_media=True)  # what would go out instead is valid
     return True
@@ -126,7 +136,7 @@ def test_generate_endpoint_refuses_without_traceback(corpus: list[Case], studio_
         for case in cases:
             form = form_of(case)
             args: dict[str, Any] = {name: getattr(form, name) for name in Form.names()}
-            for name in ("image", "audio_file"):
+            for name in FILE_INPUTS:
                 if args[name]:
                     args[name] = handle_file(args[name])
             with pytest.raises(Exception) as caught:

@@ -16,13 +16,12 @@ import httpx
 from tests.hardening.conftest import collect, launched
 from tests.media_factory import write_image
 from ui import handlers
-from ui.app import ASSETS, build_app
+from ui.app import ASSETS, MAX_UPLOAD_BYTES, build_app
 from ui.handlers import Form, Services
 from ui.store import VideoStore
 
 REPO = Path(__file__).resolve().parents[2]
 FILE_ROUTES = ("/gradio_api/file=", "/file=")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # launch_options' max_file_size
 
 
 def forbidden_paths(cache_dir: Path) -> dict[str, str]:

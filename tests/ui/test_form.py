@@ -16,6 +16,7 @@ import pytest
 from dashscope import VideoSynthesis
 
 from client import catalog, media
+from client.catalog import LAST_FRAME
 from client.fields import FIELDS, MEDIA
 from client.request import VideoRequest, to_payload, validate
 from client.simulator.state import account_of
@@ -31,7 +32,8 @@ DEPLOYED = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region
 
 def full_form(model: catalog.Model, region: str) -> Any:
     """A form setting every input a person can set for this model."""
-    return Form(img_url="https://example.com/p.jpg", audio_url="https://example.com/a.mp3", prompt="a cat",
+    return Form(img_url="https://example.com/p.jpg", audio_url="https://example.com/a.mp3",
+                last_frame_url="https://example.com/last.jpg", prompt="a cat",
                 negative_prompt="blur", model=model.id, region=region,
                 resolution=model.resolutions[0], duration=float(model.durations[-1]),
                 shot_type="multi", audio=False, template=(model.templates or ("",))[0],
@@ -53,6 +55,7 @@ def test_a_request_goes_back_into_the_form_unchanged(model_id: str, region: str)
     again = build_request(Form(**form_values(req)))
     assert again == req and validate(again, check_media=False).model == model_id
     assert (req.audio_url is None) is (not model.accepts_audio_url)
+    assert (req.last_frame is None) is (LAST_FRAME not in model.roles)
     assert (req.shot_type == "multi") is model.accepts_shot_type
     assert (req.prompt == "") is bool(model.templates)  # a template replaces the prompt
 

@@ -111,3 +111,47 @@ def test_choice_controls_take_any_value_after_gradio_rebuilds_them(tmp_path: Pat
                                      "render": False})
         assert rebuilt.preprocess("1080P") == "1080P", elem_id
         assert rebuilt.get_block_name() in ("radio", "dropdown"), elem_id  # drawn as before
+
+
+def test_new_media_parameters_may_be_left_out(studio_url: str) -> None:
+    client = Client(studio_url, verbose=False)
+    endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"][
+        "/generate"]
+    params = {p["parameter_name"]: p for p in endpoint["parameters"]}
+    for name in ("last_frame", "last_frame_url", "first_clip", "first_clip_url", "image"):
+        assert params[name]["parameter_has_default"], name  # older callers leave them out
+
+
+def test_generate_with_a_last_frame(studio_url: str, tmp_path: Path) -> None:
+    first = write_image(tmp_path / "first.jpg", 640, 480)
+    last = write_image(tmp_path / "last.jpg", 300, 300)  # another shape: the first one decides
+    client = Client(studio_url, verbose=False)
+    status, video, record = client.predict(
+        **generate_args(first, model="wan2.7-i2v", resolution="720P", duration=3,
+                        last_frame=handle_file(str(last))), api_name="/generate")
+    assert status.startswith("✓") and record["status"] == "SUCCEEDED"
+    assert record["request"]["last_frame"].startswith("upload:")  # kept by name, not by path
+    with av.open(video if isinstance(video, str) else video["video"]) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == predict_output_size(640, 480, "720P")
+        assert round(float(container.duration / 1e6)) == 3
+
+
+def test_generate_continues_a_clip(studio_url: str, tmp_path: Path) -> None:
+    from tests.media_factory import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", 2.0, 320, 240)
+    client = Client(studio_url, verbose=False)
+    args = generate_args(write_image(tmp_path / "ignored.jpg", 640, 640), model="wan2.7-i2v",
+                         resolution="720P", duration=4, first_clip=handle_file(str(clip)))
+    status, video, record = client.predict(**args, api_name="/generate")
+    assert status.startswith("✓"), status
+    assert record["request"]["image"] is None  # the clip replaced the picture
+    assert record["request"]["first_clip"].startswith("upload:")
+    with av.open(video if isinstance(video, str) else video["video"]) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == predict_output_size(320, 240, "720P")
+        assert round(float(container.duration / 1e6)) == 4  # the clip counts in the length
+    with pytest.raises(Exception) as caught:  # the clip and a length it already fills
+        client.predict(**{**args, "duration": 2}, api_name="/generate")
+    assert "length" in str(caught.value) and "at least 3 s" in str(caught.value)

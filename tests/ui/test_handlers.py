@@ -516,19 +516,24 @@ def test_settings_defaults_follow_the_key(tmp_path: Path) -> None:
 # --- examples ------------------------------------------------------------------------------------
 
 def test_every_example_makes_a_video(services: Services) -> None:
-    from ui.examples import EXAMPLES, example_rows
+    from ui.examples import EXAMPLE_INPUTS, EXAMPLES, example_rows
 
     rows, keys = example_rows()
-    assert len(rows) == len(EXAMPLES) >= 4, "the assets/ files of the examples are missing"
-    assert any(r[5] for r in rows)  # one with audio
-    assert any(r[4] == "multi" for r in rows) and any(r[3] for r in rows)  # multi-shot, template
+    assert len(rows) == len(EXAMPLES) >= 8, "the assets/ files of the examples are missing"
+    examples = [dict(zip(EXAMPLE_INPUTS, row)) for row in rows]
+    assert any(e["audio_file"] for e in examples)  # one with audio
+    assert any(e["shot_type"] == "multi" for e in examples) and any(e["template"] for e in examples)
+    first_last = next(e for e in examples if e["last_frame"])
+    continued = next(e for e in examples if e["first_clip"])
+    assert first_last["model"] == continued["model"] == "wan2.7-i2v"
+    assert continued["image"] is None and continued["duration"] == 8
+    assert all(isinstance(e["duration"], int) for e in examples)  # none keeps the last length
     forms = []
-    for (image, prompt, model, template, shot, audio), key in zip(rows, keys):
+    for values, key in zip(examples, keys):
         assert t(key, "zh") != t(key, "en")
-        smallest = min(catalog.MODELS[model].resolutions, key=catalog.TIER_PIXELS.__getitem__)
-        forms.append(Form(image=image, prompt=prompt, model=model, template=template,
-                          shot_type=shot, audio_file=audio, audio=True,
-                          resolution=smallest))  # the smallest size: quick to render
+        smallest = min(catalog.MODELS[values["model"]].resolutions,
+                       key=catalog.TIER_PIXELS.__getitem__)
+        forms.append(Form(**values, audio=True, resolution=smallest))  # quick to render
 
     async def run_all() -> list[list[Any]]:
         async def one(form: Form, visitor: str) -> list[Any]:
