@@ -19,7 +19,7 @@ import pytest
 from tests.hardening.conftest import launched
 from tests.hardening.studio_http import Call, call, fn_index, generate_data, upload
 from tests.media_factory import write_image
-from ui.app import deny_all_but
+from ui.app import HISTORY_STORAGE_KEY, deny_all_but
 from ui.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,9 @@ def _component(config: dict[str, Any], elem_id: str) -> int:
 
 
 def _browser_state(config: dict[str, Any]) -> int:
-    return next(int(c["id"]) for c in config["components"] if c["type"] == "browserstate")
+    """The single videos' history (the Story tab's state is attacked in tests/ui/test_story_api)."""
+    return next(int(c["id"]) for c in config["components"] if c["type"] == "browserstate"
+                and c["props"].get("storage_key") == HISTORY_STORAGE_KEY)
 
 
 def _events_taking(config: dict[str, Any], component: int) -> list[dict[str, Any]]:
