@@ -21,9 +21,13 @@ CREATE = "/services/aigc/video-generation/video-synthesis"
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN")
 
 
+def as_data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
 def data_uri(w: int = 480, h: int = 360, fmt: str = "JPEG") -> str:
     mime = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp"}[fmt]
-    return f"data:{mime};base64," + base64.b64encode(image_bytes(w, h, fmt)).decode()
+    return as_data_uri(image_bytes(w, h, fmt), mime)
 
 
 class Raw:

@@ -3,7 +3,6 @@ finished video's first and final frames and sound are."""
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,6 @@ def poster(width: int, height: int, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     im.save(buf, fmt)
     return buf.getvalue()
-
-
-def as_data_uri(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 def upload(raw: Raw, model: str, name: str, data: bytes) -> str:

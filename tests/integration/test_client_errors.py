@@ -9,8 +9,8 @@ import pytest
 
 from client import errors, handle
 from client.http import WanClient
-from client.protocols import VIDEO_GENERATION_PATH as CREATE_PATH
 from client.jobs import run, submit
+from client.protocols import VIDEO_GENERATION_PATH as CREATE_PATH
 from client.request import VideoRequest
 from client.simulator.state import account_of
 from client.status import Canceled, Pending, Succeeded, Unknown

@@ -10,7 +10,6 @@ from typing import Any
 import anyio
 import dashscope
 import httpx
-import pytest
 from dashscope import VideoSynthesis
 
 from client.http import WanClient
@@ -22,13 +21,6 @@ from tests.integration.helpers import assert_video, video_facts
 from tests.media_factory import image_bytes, write_image
 
 SIZE = (480, 360)
-
-
-@pytest.fixture
-def sdk_sim(sim, monkeypatch):
-    monkeypatch.setattr(dashscope, "base_http_api_url", sim.base_url)
-    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
-    return sim
 
 
 def b64_image() -> str:

@@ -8,18 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import av
-import dashscope
 import httpx
 import numpy as np
-import pytest
 from dashscope import VideoSynthesis
 from PIL import Image
 
 from client.request import predict_output_size
 from client.simulator.state import account_of
-from tests.integration.helpers import data_uri
+from tests.integration.helpers import as_data_uri, data_uri
 from tests.integration.media_checks import (
-    as_data_uri,
     diff,
     dominant_hz,
     fitted,
@@ -31,13 +28,6 @@ from tests.media_factory import write_clip, write_image, write_wav
 
 FIRST = (480, 360)
 CLIP = (320, 240)
-
-
-@pytest.fixture
-def sdk_sim(sim, monkeypatch):
-    monkeypatch.setattr(dashscope, "base_http_api_url", sim.base_url)
-    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
-    return sim
 
 
 def video(rsp: Any, dest: Path) -> Path:

@@ -19,9 +19,8 @@ from client.media import KF2V_IMAGE
 from client.protocols import IMAGE2VIDEO_PATH, ROLES, VIDEO_GENERATION_PATH
 from client.request import predict_output_size
 from tests.hardening.loopback import file_body, serving
-from tests.integration.helpers import Raw, data_uri
+from tests.integration.helpers import Raw, as_data_uri, data_uri
 from tests.integration.media_checks import (
-    as_data_uri,
     create,
     diff,
     dominant_hz,
