@@ -129,9 +129,8 @@ def preview_outputs(form: Form, lang: str, simulated: bool) -> tuple[str, str, s
     """(predicted video size, estimated price, curl, Python SDK code) for the form as it is."""
     try:
         req = build_request(form)
-        missing = {f.name: STAND_INS[f.name] for f in MEDIA  # the code shows a stand-in
-                   if f.name == "image" and req.image is None and req.first_clip is None}
-        checked = validate(req.replace(**missing), check_media=False)
+        start = {} if req.image or req.first_clip else {"image": STAND_INS["image"]}
+        checked = validate(req.replace(**start), check_media=False)  # code shows a stand-in
     except InvalidInput as exc:
         sentence = "⚠ " + error_sentence(exc, lang)
         return sentence, "", "# " + sentence, "# " + sentence
