@@ -6,6 +6,7 @@ import io
 import itertools
 import math
 import random
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -290,6 +291,39 @@ def test_track_wins_over_auto_sound_and_silence_means_no_stream(landscape, tmp_p
     assert power[(hertz > 435) & (hertz < 445)].sum() > 0.8 * power.sum()  # the 440 Hz test tone
     _assert_clip(render(RenderJob(landscape, W480, H480, 2), tmp_path / "mute.mp4"),
                  (W480, H480), 2, audio=False)
+
+
+def test_sound_is_interleaved_with_the_picture_through_the_file(landscape, tmp_path):
+    """The sound is encoded on a thread of its own; the file still alternates the two, so a
+    player streaming it never waits on one stream for the other. 12 s: long enough that the
+    muxer's own buffering cannot hide a sound muxed only at the end."""
+    out = render(RenderJob(landscape, W480, H480, 12, auto_sound=True), tmp_path / "mix.mp4")
+    latest = {"video": 0.0, "audio": 0.0}
+    widest = 0.0
+    with av.open(str(out)) as container:
+        for packet in container.demux():
+            if packet.size and packet.pts is not None:
+                latest[packet.stream.type] = float(packet.pts * packet.time_base)
+                widest = max(widest, abs(latest["video"] - latest["audio"]))
+    assert latest["audio"] > 11.9 and latest["video"] > 11.9
+    assert widest < 0.25
+
+
+def test_a_render_failing_midway_stops_its_sound_thread_and_leaves_no_file(landscape, tmp_path,
+                                                                           monkeypatch):
+    drawn, count = rendering._Compositor.frame, itertools.count()
+
+    def fail_at_frame_2(self, pose):
+        if next(count) == 2:
+            raise RuntimeError("drawing failed")
+        return drawn(self, pose)
+
+    monkeypatch.setattr(rendering._Compositor, "frame", fail_at_frame_2)
+    out = tmp_path / "broken.mp4"
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        render(RenderJob(landscape, W480, H480, 15, auto_sound=True), out)
+    assert not out.exists()
+    assert not [t for t in threading.enumerate() if t.name == "wan-render-audio"]
 
 
 @pytest.mark.parametrize(("changes", "field"), [
