@@ -6,14 +6,17 @@ When every shot is saved, client.film assembles them into one MP4."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import events, film, frames
 from .errors import TaskCanceled, WanError
+from .handle import TaskHandle
 from .http import WanClient
-from .pipeline import Eta, run_job, video_file
+from .pipeline import Eta, follow, run_job, video_file
 from .request import VideoRequest
 from .slots import SlotQueue
 from .story import CONTINUE_CLIP_SECONDS, Continue, PlannedShot, StoryPlan
@@ -92,7 +95,7 @@ class StoryRun:
     Shot videos are saved there as "<story id>-shot<N>-<task id>.mp4" and stay there: a redo
     makes a new file. `slots` is the account's queue (shared with its other jobs; a new one by
     default); `key_id`, `eta` and `heartbeat` are passed to client.pipeline.run_job. Call
-    `forget` or `redo` only between runs.
+    `forget`, `redo`, `adopt` or `attach` only between runs.
     """
 
     def __init__(self, client: WanClient, plan: StoryPlan, dest: Path, *,
@@ -108,7 +111,27 @@ class StoryRun:
         self._in_points: dict[int, float] = {}  # clip-continued shots: where the new part starts
         self._cause: dict[int, int] = {}  # an unfinished shot: the shot whose failure stopped it
         self._task_ids: set[str] = set()  # never taken for another shot's lost create answer
+        self._attached: dict[int, str] = {}  # shot -> its task, made by an earlier run
         self._cancel = asyncio.Event()
+
+    def adopt(self, index: int, task_id: str, video: Path) -> None:
+        """Take shot `index` as made by an earlier run (of a studio since restarted): its saved
+        video, given this run's name for it. Nothing is made or paid for again."""
+        path = self._video_path(index)(task_id)
+        if not path.exists():
+            self.dest.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(video, path)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(video, path)
+        self.videos[index] = path
+        self._task_ids.add(task_id)
+
+    def attach(self, index: int, task_id: str) -> None:
+        """Shot `index`'s task was made by an earlier run: follow it to its video rather than
+        make (and pay for) another."""
+        self._attached[index] = task_id
+        self._task_ids.add(task_id)
 
     def cancel(self) -> None:
         """Stop the shots that have not made a task yet; tasks already made go on."""
@@ -178,19 +201,25 @@ class StoryRun:
                 emit(ShotSkipped(index, self._cause[index]))
                 return
         error: WanError | None = None
+        task_id = self._attached.pop(index, None)
         try:
-            if self._cancel.is_set():
+            if self._cancel.is_set() and task_id is None:
                 raise TaskCanceled(f"shot {index + 1} was cancelled before it started; nothing "
                                    "was charged for it")
             request, in_point = planned.request, 0.0
-            if after is not None:
+            if after is not None:  # an attached task has its start: this finds its in-point
                 assert planned.continues is not None  # a shot with `after` continues it
                 emit(Continuing(index, after, planned.continues))
                 request, in_point = await asyncio.to_thread(self._continued, planned)
-            async for event in run_job(self.client, request, dest=self._video_path(index),
-                                       slots=self.slots, key_id=self.key_id,
-                                       known_task_ids=self._task_ids, eta=self.eta,
-                                       cancel=self._cancel, heartbeat=self.heartbeat):
+            source = (run_job(self.client, request, dest=self._video_path(index),
+                              slots=self.slots, key_id=self.key_id,
+                              known_task_ids=self._task_ids, eta=self.eta,
+                              cancel=self._cancel, heartbeat=self.heartbeat)
+                      if task_id is None else
+                      follow(TaskHandle(self.client, task_id), request=request,
+                             dest=self._video_path(index), eta=self.eta,
+                             heartbeat=self.heartbeat))
+            async for event in source:
                 emit(ShotEvent(index, event))
                 if isinstance(event, events.Pending):
                     self._task_ids.add(event.task_id)
@@ -226,9 +255,14 @@ class StoryRun:
         return planned.request.replace(image=frame), 0.0
 
     async def _assemble(self) -> FilmDone | FilmFailed:
-        clips = [film.Clip(self.videos[shot.index], self._in_points.get(shot.index, 0.0))
-                 for shot in self.plan.shots]
         try:
+            for shot in self.plan.shots:
+                if shot.continues == "clip" and shot.index not in self._in_points:
+                    # Adopted from an earlier run: its clip, cut again, says where it ends.
+                    self._in_points[shot.index] = (
+                        await asyncio.to_thread(self._continued, shot))[1]
+            clips = [film.Clip(self.videos[shot.index], self._in_points.get(shot.index, 0.0))
+                     for shot in self.plan.shots]
             info = await asyncio.to_thread(film.assemble, clips, self.film_path,
                                            seams=self.plan.seams())
         except WanError as exc:

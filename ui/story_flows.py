@@ -6,19 +6,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from client.errors import InvalidInput
-from client.story import StoryPlan
+from client.story import StoryPlan, from_dict, plan
 
 from .i18n import t
 from .messages import error_sentence
 from .runner import Credentials, Phase
 from .services import Services, credentials_for
 from .status import status_text
-from .story_board import MAX_SHOTS, Board, for_browser, from_browser, plan_of, problems_text
+from .story_board import (
+    MAX_SHOTS,
+    Board,
+    for_browser,
+    from_browser,
+    plan_of,
+    problems_text,
+)
 from .story_input import api_plan
 from .story_jobs import StoryJob, StoryJobs
 from .story_records import StorySeal, film_id, shot_states
@@ -218,8 +226,12 @@ class StoryFlows:
         the film."""
         story = self.story_of(value)
         if story is None:
-            kept = self.seal.open(value) is not None
-            yield View(status=t("story_gone" if kept else "story_none_kept", lang))
+            opened = self.seal.open(value)
+            if opened is not None and index is None:
+                async for view in self._resume(*opened, api_key, lang, visitor, page):
+                    yield view
+                return
+            yield View(status=t("story_gone" if opened else "story_none_kept", lang))
             return
         if not story.done:
             yield View(status=t("story_still_running", lang))
@@ -240,6 +252,43 @@ class StoryFlows:
         self.jobs.redo(story, index, credentials)
         async for view in self.follow(story, lang, page):
             yield view
+
+    async def _resume(self, record: dict[str, Any], board: dict[str, Any], api_key: str | None,
+                      lang: str, visitor: str, page: str | None) -> AsyncIterator[View]:
+        """A story this process does not run (the studio restarted while it was made): keep
+        the shots made, follow the tasks left running, make only the others, then the film."""
+        if record.get("film"):
+            yield _from_store(self.services, record, board, lang)
+            return
+        try:
+            credentials = credentials_for(self.services, api_key, lang)
+            story_plan = await asyncio.to_thread(self._replanned, board)
+        except InvalidInput as exc:
+            yield refused(problems_text(exc, lang))
+            return
+        states = shot_states(record)
+        if len(states) != len(story_plan.shots) or \
+                record.get("region") != story_plan.story.region:
+            yield View(status=t("story_gone", lang))  # sealed by us, so never seen; all the same
+            return
+        made, running = _progress(self.services, states)
+        story = self.jobs.get(record["token"])  # another page may have resumed it meanwhile
+        if story is None:
+            count = len(states) - len(made) - len(running)
+            refusal = self._admit(credentials, visitor, count, lang) if count else None
+            if refusal is not None:
+                yield refused(refusal)
+                return
+            story = self.jobs.resume(str(record["token"]), story_plan, board, credentials,
+                                     visitor if credentials.kind in SHARED_KEYS else None,
+                                     made, running)
+        async for view in self.follow(story, lang, page):
+            yield view
+
+    def _replanned(self, board: dict[str, Any]) -> StoryPlan:
+        """The plan of a storyboard the browser kept, read from the store's uploads only."""
+        data = from_browser(board, self.services.store)
+        return plan(from_dict(data, self.services.store.uploads, confined=True))
 
     def storyboard_of(self, value: Any) -> dict[str, Any] | None:
         """The storyboard the browser kept (sealed), its uploads found in the store again."""
@@ -341,6 +390,26 @@ def _player(video: str | None) -> Any:
     return gr.update(value=video, visible=video is not None)
 
 
+def _progress(services: Services, states: list[tuple[str | None, Phase | None]]
+              ) -> tuple[dict[int, tuple[str, Path]], dict[int, str]]:
+    """Of a stopped story's shots: those made (task id, video in the store), and those whose
+    task was made but not yet saved (followed again: paid for, so never made twice)."""
+    made: dict[int, tuple[str, Path]] = {}
+    running: dict[int, str] = {}
+    for n, (task_id, phase) in enumerate(states):
+        if not task_id or phase not in _TASK_MADE:
+            continue
+        video = services.store.video_for(task_id) if phase is Phase.SUCCEEDED else None
+        if video is not None:
+            made[n] = (task_id, video)
+        else:
+            running[n] = task_id
+    return made, running
+
+
+_TASK_MADE = (Phase.PENDING, Phase.RUNNING, Phase.DOWNLOADING, Phase.SUCCEEDED)
+
+
 def _from_store(services: Services, record: dict[str, Any], board: dict[str, Any],
                 lang: str) -> View:
     """A story this process no longer runs (forgotten, or the studio restarted): what the
@@ -364,4 +433,5 @@ def _from_store(services: Services, record: dict[str, Any], board: dict[str, Any
     view.status = (t("story_done", lang, seconds=f"{seconds:g}" if isinstance(
         seconds, (int, float)) else "?", count=len(states)) if film is not None
         else t("story_stopped", lang, done=ready, count=len(states)))
+    view.refilm = gr.update(visible=film is None)  # finishes it: see StoryFlows._resume
     return view

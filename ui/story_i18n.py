@@ -53,11 +53,11 @@ STORY_EN: dict[str, str] = {
     "story_cancel_sent": "Cancelling: shots that have not started will not be made.",
     "story_cancel_none": "There is no story being made to cancel.",
     "story_still_running": "The story is still being made; wait for it to end first.",
-    "story_lost": ("This shot was not finished when the studio restarted; make the film "
-                   "again to make it."),
+    "story_lost": ("This shot was not finished when the studio restarted; “Put the film "
+                   "together again” makes it, or fetches it if its task was already made."),
     "story_stopped": ("This story stopped when the studio restarted: {done} of {count} shots "
-                      "are ready. “Use this story again”, then “Make the film”, makes it "
-                      "again."),
+                      "are ready. “Put the film together again” keeps them, fetches the shots "
+                      "whose tasks were made and makes only the rest: nothing is paid twice."),
     "story_waits": "Waits for shot {after}.",
     "story_continuing": "Shot {after} is ready: taking its last frame…",
     "story_continuing_clip": "Shot {after} is ready: taking its last seconds…",
@@ -121,9 +121,9 @@ STORY_ZH: dict[str, str] = {
     "story_cancel_sent": "正在取消：尚未开始的镜头不会生成。",
     "story_cancel_none": "没有正在生成的故事可以取消。",
     "story_still_running": "故事仍在生成中；请等它结束。",
-    "story_lost": "工作室重启时这个镜头尚未完成；请重新生成影片。",
-    "story_stopped": "工作室重启时这个故事停止了：{count} 个镜头中已完成 {done} 个。点击“再次使用这个故事”，"
-                     "再点击“生成影片”即可重新生成。",
+    "story_lost": "工作室重启时这个镜头尚未完成；点击“重新拼接影片”会生成它（若任务已创建，则直接取回）。",
+    "story_stopped": "工作室重启时这个故事停止了：{count} 个镜头中已完成 {done} 个。点击“重新拼接影片”会保留它们，"
+                     "取回已创建任务的镜头，只生成其余镜头：不会重复付费。",
     "story_waits": "等待镜头 {after}。",
     "story_continuing": "镜头 {after} 已完成：正在提取它的最后一帧…",
     "story_continuing_clip": "镜头 {after} 已完成：正在截取它的最后几秒…",

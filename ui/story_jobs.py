@@ -113,6 +113,36 @@ class StoryJobs:
         that visitor's line (a shared key); None: straight to the account's queue."""
         self._forget_old()
         token = secrets.token_urlsafe(12)
+        story = self._story(token, story_plan, board, credentials, visitor)
+        self._spawn(self._run(story, credentials, lambda run: run.run()))
+        return story
+
+    def resume(self, token: str, story_plan: StoryPlan, board: dict, credentials: Credentials,
+               visitor: str | None, made: dict[int, tuple[str, Path]],
+               running: dict[int, str]) -> StoryJob:
+        """Finish a story an earlier studio process began (it restarted), under its token:
+        the shots it `made` (task id, saved video) are kept, the tasks it left `running` are
+        followed to their videos, and only the other shots are made, then the film."""
+        self._forget_old()
+        story = self._story(token, story_plan, board, credentials, visitor)
+        for index, (task_id, video) in made.items():
+            story.shots[index].update(task_id=task_id, phase=Phase.SUCCEEDED, video=video,
+                                      finished=time.time())
+        for index, task_id in running.items():
+            story.shots[index].update(task_id=task_id, phase=Phase.RUNNING, resumed=True)
+
+        def finish(run: StoryRun) -> AsyncIterator[StoryEvent]:
+            for index, (task_id, video) in made.items():
+                run.adopt(index, task_id, video)
+            for index, task_id in running.items():
+                run.attach(index, task_id)
+            return run.run()
+
+        self._spawn(self._run(story, credentials, finish))
+        return story
+
+    def _story(self, token: str, story_plan: StoryPlan, board: dict, credentials: Credentials,
+               visitor: str | None) -> StoryJob:
         key_id = self._key_id(credentials)
         story = StoryJob(token, story_plan, credentials.kind,
                          _shot_jobs(story_plan, token, credentials, key_id), board, running=True)
@@ -127,7 +157,6 @@ class StoryJobs:
                               slots=slots,  # type: ignore[arg-type]  # join() and tickets alike
                               key_id=key_id, eta=runner.eta)
         self._stories[token] = story
-        self._spawn(self._run(story, credentials, lambda run: run.run()))
         return story
 
     def redo(self, story: StoryJob, index: int | None,

@@ -264,3 +264,65 @@ def test_a_wan27_shot_continues_the_previous_shots_last_seconds(sim: RunningSimu
     for seam in (3 * 30, 6 * 30):
         before, after = frames_at(done.path, seam - 1, seam)
         assert difference(before, after) < SAME_PICTURE, seam
+
+
+def _task_ids(ran: Ran) -> dict[int, str]:
+    return {e.index: e.event.task_id for e in ran.of(ShotEvent)
+            if isinstance(e.event, events.Pending)}
+
+
+def finish(sim: RunningSimulator, ran: Ran, dest: Path, adopt: dict[int, str],
+           attach: dict[int, str]) -> Ran:
+    """What a restarted studio does with a stopped story: a new run of the same plan that
+    keeps the shots made, follows the tasks made and makes only the rest."""
+    seen: list[tuple[float, StoryEvent]] = []
+    holder: list[StoryRun] = []
+
+    async def main() -> None:
+        async with WanClient(ran.key, base_url=sim.base_url) as client:
+            run = StoryRun(client, ran.run.plan, dest, eta=EtaEstimator())
+            for index, task_id in adopt.items():
+                run.adopt(index, task_id, ran.run.videos[index])
+            for index, task_id in attach.items():
+                run.attach(index, task_id)
+            holder.append(run)
+            await collect(run, seen)
+
+    asyncio.run(main())
+    return Ran(holder[0], ran.key, seen)
+
+
+@pytest.fixture(scope="module")
+def wan27_chain(sim: RunningSimulator, tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """wan2.7: shot 2 continues shot 1's last seconds, shot 3 its last frame."""
+    data = storyboard({"duration": 3}, {"duration": 5, "continue": "clip"}, {"duration": 2},
+                      model="wan2.7-i2v")
+    return start(sim, data, tmp_path_factory.mktemp("wan27-chain"))
+
+
+def test_a_stopped_story_is_finished_keeping_made_shots_and_following_made_tasks(
+        sim: RunningSimulator, wan27_chain: Ran, tmp_path: Path) -> None:
+    ids = _task_ids(wan27_chain)
+    before = len(creates(sim, wan27_chain.key))
+    ran = finish(sim, wan27_chain, tmp_path, adopt={0: ids[0]}, attach={1: ids[1]})
+    assert len(creates(sim, wan27_chain.key)) == before + 1  # shot 3 only
+    assert not [e for e in ran.of(ShotEvent) if e.index in (0, 1)
+                and isinstance(e.event, events.Pending)]  # nothing created for shots 1 and 2
+    (done,) = ran.of(FilmDone)
+    assert {e.index for e in ran.of(ShotDone)} == {1, 2}
+    assert ran.run.videos[0].parent == tmp_path and ids[0] in ran.run.videos[0].name
+    assert done.info.seconds == 3 + 5 - CONTINUE_CLIP_SECONDS + 2 == ran.run.plan.seconds
+    assert done.info.shot_starts[1] == 3  # the followed clip-continued shot's in-point
+    assert abs(frame_count(done.path) - round(done.info.seconds * 30)) <= 1
+
+
+def test_a_story_whose_shots_were_all_made_is_only_assembled(sim: RunningSimulator,
+                                                             wan27_chain: Ran,
+                                                             tmp_path: Path) -> None:
+    ids = _task_ids(wan27_chain)
+    before = len(creates(sim, wan27_chain.key))
+    ran = finish(sim, wan27_chain, tmp_path, adopt=ids, attach={})
+    assert len(creates(sim, wan27_chain.key)) == before
+    (done,) = ran.of(FilmDone)
+    assert done.info.shot_starts == wan27_chain.run.film.shot_starts  # in-points found again
+    assert abs(frame_count(done.path) - frame_count(wan27_chain.run.film.path)) <= 1

@@ -368,6 +368,46 @@ def test_a_reload_follows_the_story_and_a_restart_finds_it_in_the_store(
     assert restarted.storyboard_of(state)["shots"][0]["prompt"] == "She looks up"
 
 
+def test_a_story_stopped_by_a_restart_is_finished_without_paying_twice(
+        sim: Any, tmp_path: Path, picture: str) -> None:
+    """The studio restarts while shot 2 of 3 is being made: the page finds the story stopped;
+    "Put the film together again" keeps shot 1, follows shot 2's task and makes only shot 3."""
+    services = services_for(sim, tmp_path)
+    flows = StoryFlows(services)
+
+    async def until_shot_2_has_a_task() -> dict[str, Any]:
+        async for view in flows.make_film(board(picture, ShotRow("She waves", SHOT),
+                                                ShotRow("She turns", SHOT)),
+                                          None, "en", VISITOR):
+            if isinstance(view.state, dict) and "record" in view.state:
+                shots = flows.seal.open(view.state)[0]["shots"]
+                if shots[1]["task_id"]:
+                    return view.state
+        raise AssertionError("shot 2 never had a task")
+
+    before = sim_creates(sim)
+    # asyncio.run ends the loop here: the story's run is gone, as in a restart.
+    state = json.loads(json.dumps(asyncio.run(until_shot_2_has_a_task())))
+    assert sim_creates(sim) - before == 2
+    shot_2_task = flows.seal.open(state)[0]["shots"][1]["task_id"]
+    restarted = StoryFlows(services)
+    (shown,) = run(restarted.restore(state, "en", VISITOR))
+    assert shown.status.startswith("This story stopped when the studio restarted: 1 of 3")
+    assert shown.refilm == {"__type__": "update", "visible": True}
+    views = run(restarted.redo(state, None, None, "en", VISITOR))
+    assert sim_creates(sim) - before == 3  # shot 3 only: shot 2's task was followed
+    assert latest(views, "status").startswith("✓ The film is ready: 6 s")
+    record = restarted.seal.open(last_state(views))[0]
+    assert record["token"] == flows.seal.open(state)[0]["token"]  # the same story, finished
+    assert [s["status"] for s in record["shots"]] == ["SUCCEEDED"] * 3
+    assert record["shots"][1]["task_id"] == shot_2_task
+    film = services.store.video_for(FILM_PREFIX + record["token"])
+    assert film is not None and abs(seconds_of(film)[1] - 3 * SHOT * 30) <= 1
+    # A second press finds the film made: nothing more is made.
+    run(restarted.redo(last_state(views), None, None, "en", VISITOR))
+    assert sim_creates(sim) - before == 3
+
+
 def test_forged_or_changed_stories_are_ignored(sim: Any, tmp_path: Path,
                                                picture: str) -> None:
     services = services_for(sim, tmp_path)
