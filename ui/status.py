@@ -52,6 +52,8 @@ def status_text(job: Job, lang: str, *, live: bool = True) -> str:
         lines.append(" · ".join([t(f"st_{phase.value.lower()}", lang), *parts]))
     elif phase is Phase.DOWNLOADING:
         lines.append(t("st_downloading", lang))
+    elif phase is Phase.SUCCEEDED and job.resumed and job.submitted is None:
+        lines.append("✓ " + t("st_made_earlier", lang, task_id=job.task_id or "—"))  # no clock
     elif phase is Phase.SUCCEEDED:
         lines.append("✓ " + t("st_succeeded", lang, elapsed=duration_text(job.elapsed, lang),
                               task_id=job.task_id or "—"))

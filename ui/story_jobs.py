@@ -127,7 +127,7 @@ class StoryJobs:
         story = self._story(token, story_plan, board, credentials, visitor)
         for index, (task_id, video) in made.items():
             story.shots[index].update(task_id=task_id, phase=Phase.SUCCEEDED, video=video,
-                                      finished=time.time())
+                                      finished=time.time(), resumed=True)
         for index, task_id in running.items():
             story.shots[index].update(task_id=task_id, phase=Phase.RUNNING, resumed=True)
 

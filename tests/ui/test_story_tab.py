@@ -401,6 +401,8 @@ def test_a_story_stopped_by_a_restart_is_finished_without_paying_twice(
     assert record["token"] == flows.seal.open(state)[0]["token"]  # the same story, finished
     assert [s["status"] for s in record["shots"]] == ["SUCCEEDED"] * 3
     assert record["shots"][1]["task_id"] == shot_2_task
+    shot_1 = [v.shots[0] for v in views if isinstance(v.shots[0], str)]
+    assert "✓ Made earlier. Task id:" in shot_1[-1]  # kept, not timed as made just now
     film = services.store.video_for(FILM_PREFIX + record["token"])
     assert film is not None and abs(seconds_of(film)[1] - 3 * SHOT * 30) <= 1
     # A second press finds the film made: nothing more is made.
