@@ -196,6 +196,8 @@ class Model:
     prompt_max: int = 800
     submit_per_second: int = 2
     concurrent_tasks: int = 2
+    # Past concurrent_tasks a create is kept PENDING until a task ends, not refused (429).
+    queues_excess_tasks: bool = False
     prices: dict[str, Price] = field(default_factory=dict)  # by currency; empty: not published
     negative_prompt_max: int = NEGATIVE_PROMPT_MAX
     # Some deployments differ from the model's main terms (e.g. Virginia's wan2.6-i2v durations).
@@ -241,11 +243,12 @@ _WAN27 = dict(
     usage=Usage.SPLIT, returns_actual_prompt=False, shots_in_prompt=True,
     resolutions=("720P", "1080P"), default_resolution="1080P",
     durations=_seconds(2, 15), default_duration=5, audio=Audio.ALWAYS,
-    prompt_max=5000, submit_per_second=5, concurrent_tasks=5,
+    prompt_max=5000, submit_per_second=5, concurrent_tasks=5, queues_excess_tasks=True,
     prices={"CNY": Price("CNY", {"720P": 0.60, "1080P": 1.00}, checked=PRICES_CHECKED_2026_10),
             "USD": Price("USD", {"720P": 0.10, "1080P": 0.15}, checked=PRICES_CHECKED_2026_10)},
 )
-_KF2V = dict(protocol=Protocol.KF2V, media=FIRST_AND_LAST, durations=(5,), default_duration=5)
+_KF2V = dict(protocol=Protocol.KF2V, media=FIRST_AND_LAST, durations=(5,), default_duration=5,
+             queues_excess_tasks=True)
 _KF2V_EN, _KF2V_ZH = "first and last frame, silent 5 s clips", "首尾帧生视频，无声 5 秒"
 
 _MODELS: tuple[Model, ...] = (

@@ -232,6 +232,8 @@ def _admit(
         refusal = sim.limits.admit_submit(account, model, len(unfinished), soonest)
         if refusal is not None:
             raise ApiRefusal(refusal.code, retry_after=refusal.retry_after)
+        frees_at = sim.limits.slot_frees_at(model, [t.due for t in unfinished])
+        queued = max(0.0, frees_at - now) if frees_at is not None else 0.0  # waits for a slot
         task = SimTask(
             task_id=str(uuid.uuid4()),
             account=account,
@@ -239,7 +241,7 @@ def _admit(
             request=req,
             request_id=str(uuid.uuid4()),
             submitted=now,
-            pending_seconds=sim.pending_seconds,
+            pending_seconds=queued + sim.pending_seconds,
             running_seconds=sim.running_seconds,
             clip_seconds=media.clip_seconds if media is not None else 0.0,
         )

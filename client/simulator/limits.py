@@ -1,12 +1,14 @@
 """Account limits as the service applies them, per key (one key = one simulated account).
 
-Chosen behaviour (the spec leaves the reject-or-queue question open; we reject, as the rate-limit
-page says exceeding either limit "triggers throttling"):
+Chosen behaviour (the spec leaves the reject-or-queue question open; for the legacy models we
+reject, as the rate-limit page says exceeding either limit "triggers throttling"; wan2.7 and kf2v
+queue, the media spec's decision 15):
 - Submissions: per key and model (the rate-limit table gives each model its own row; the
   values follow its family), at most ``Model.submit_per_second`` creates in any sliding 1 s
   window (429 Throttling.RateQuota), and at most ``Model.concurrent_tasks`` unfinished (PENDING or
   RUNNING) tasks (429 Throttling.AllocationQuota, in the usual wording of client.error_codes:
-  waiting helps, unlike its free-quota wording). Refused submissions do not count.
+  waiting helps, unlike its free-quota wording). Refused submissions do not count. A model with
+  ``queues_excess_tasks`` takes the task instead and keeps it PENDING until a slot frees.
 - Status: per key, at most ``catalog.STATUS_QUERIES_PER_SECOND`` GET /tasks and GET /tasks/{id}
   calls in any sliding 1 s window (429 Throttling.RateQuota).
 - Every 429 carries Retry-After: whole seconds until a slot frees (at least 1).
@@ -60,11 +62,20 @@ class AccountLimits:
         if not self.enabled:
             return None
         with self._lock:
-            if unfinished >= model.concurrent_tasks:
+            if unfinished >= model.concurrent_tasks and not model.queues_excess_tasks:
                 return Refusal(
                     "Throttling.AllocationQuota", max(1, math.ceil(seconds_until_one_finishes))
                 )
             return self._window_refusal(self._submits[(account, model.id)], model.submit_per_second)
+
+    def slot_frees_at(self, model: Model, dues: list[float]) -> float | None:
+        """When a task admitted now may start, given the ends (`due`) of the account's
+        unfinished tasks of the model; None: at once (a slot is free, or limits are off)."""
+        if not self.enabled or len(dues) < model.concurrent_tasks:
+            return None
+        # Queued tasks start in the order they came, each in the slot the next task to end
+        # frees: the new one takes the slot of the (n - c + 1)-th to end.
+        return sorted(dues)[len(dues) - model.concurrent_tasks]
 
     def admit_query(self, account: str) -> Refusal | None:
         if not self.enabled:

@@ -8,9 +8,13 @@ import time
 import httpx
 import pytest
 
+from client.protocols import IMAGE2VIDEO_PATH
 from client.simulator.faults import Fault, FaultPlan
+from client.simulator.state import account_of
 from tests.conftest import FakeClock
-from tests.integration.helpers import Raw, payload
+from tests.integration.helpers import Raw, data_uri, payload
+from tests.integration.media_checks import create
+from tests.integration.test_sim_media import kf2v_body, submitted
 
 FAULT = "X-Wan-Sim-Fault"
 
@@ -182,6 +186,27 @@ def test_concurrent_task_limit(start_sim, api_key):
     other = Raw(limited, "sk-other-account")
     assert other.create(quick()).status_code == 200  # limits are per key
     assert raw.create(payload("wan2.6-i2v-flash", resolution="720P", duration=2)).status_code == 200
+
+
+def test_first_and_last_frame_models_queue_tasks_past_the_limit(start_sim, api_key):
+    """kf2v and wan2.7 (the media spec's decision 15): past the concurrency a create is taken
+    and its task kept PENDING until one ends, in the order they came; legacy models refuse."""
+    limited = start_sim(task_seconds=1.5, limits=True)
+    limited.sim.limits.clock = clock = FakeClock()  # the 1 s rate window, counted exactly
+    raw = Raw(limited, api_key)
+    body = kf2v_body("wan2.2-kf2v-flash", data_uri(), data_uri(), resolution="480P")  # 2 at once
+    running = [submitted(create(raw, IMAGE2VIDEO_PATH, body)) for _ in range(2)]
+    clock.now += 1.0
+    queued = [submitted(create(raw, IMAGE2VIDEO_PATH, body)) for _ in range(2)]
+    tasks = {t.task_id: t for t in limited.sim.store.tasks_of(account_of(api_key))}
+    ends = sorted(tasks[t].due for t in running)
+    assert [tasks[t].scheduled for t in queued] == pytest.approx(
+        [e + limited.sim.pending_seconds for e in ends], abs=0.05)
+    limited.sim.limits.clock = time.monotonic  # status queries now: at a real pace
+    assert raw.status(queued[1])["output"]["task_status"] == "PENDING"
+    while (done := raw.status(queued[1])["output"])["task_status"] == "PENDING":
+        time.sleep(0.2)
+    assert done["task_status"] in ("RUNNING", "SUCCEEDED") and time.time() >= ends[1]
 
 
 def test_submit_rate_limit(start_sim, api_key):

@@ -117,3 +117,19 @@ def test_task_timeline():
 def test_account_is_a_hash_not_the_key():
     assert "sk-secret" not in account_of("sk-secret")
     assert account_of("sk-secret") == account_of("sk-secret") != account_of("sk-other")
+
+
+def test_a_queued_task_starts_in_the_slot_the_next_task_to_end_frees():
+    limits = AccountLimits()
+    kf2v = catalog.MODELS["wan2.2-kf2v-flash"]  # 2 at once, queues the rest
+    assert kf2v.queues_excess_tasks and kf2v.concurrent_tasks == 2
+    assert limits.slot_frees_at(kf2v, [10.0]) is None  # a slot is free
+    assert limits.slot_frees_at(kf2v, [12.0, 10.0]) == 10.0
+    # A third task (queued: it starts at 10, ends at 20) holds the slot it took.
+    assert limits.slot_frees_at(kf2v, [10.0, 12.0, 20.0]) == 12.0
+    assert limits.slot_frees_at(kf2v, [10.0, 12.0, 20.0, 22.0]) == 20.0
+    assert limits.admit_submit("acct", kf2v, 4, 1.0) is None  # taken, not refused
+    assert AccountLimits(enabled=False).slot_frees_at(kf2v, [10.0, 12.0]) is None
+    legacy = catalog.MODELS["wan2.2-i2v-flash"]
+    assert not legacy.queues_excess_tasks
+    assert limits.admit_submit("acct", legacy, 2, 1.0).code == "Throttling.AllocationQuota"
