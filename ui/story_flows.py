@@ -30,24 +30,10 @@ from .story_board import (
 from .story_input import api_plan
 from .story_jobs import StoryJob, StoryJobs
 from .story_records import StorySeal, film_id, shot_states
-from .visitors import HourlyCap
 
 SHARED_KEYS = ("host", "simulator")  # keys many visitors share: limited per visitor
 FOLLOWS_AT_ONCE = 4  # pages of one visitor following stories at once (each an async wait)
 PROMPT_SHOWN = 80  # characters of a shot's prompt beside its status
-
-
-def take_videos(cap: HourlyCap, visitor: str, count: int) -> float | None:
-    """Count `count` videos at once or none: None if allowed, else the seconds to wait."""
-    for taken in range(count):
-        wait = cap.take(visitor)
-        if wait is not None:
-            # All or nothing: give back what this story took (HourlyCap counts one at a time).
-            starts = cap._starts[visitor]
-            for _ in range(taken):
-                starts.pop()
-            return wait
-    return None
 
 
 @dataclass
@@ -130,7 +116,7 @@ class StoryFlows:
         if lines.busy(visitor) >= lines.at_once + lines.waiting:
             return "⚠ " + t("st_busy", lang, count=lines.busy(visitor),
                             seconds=max(5, round(self.services.runner.eta.prior or 60)))
-        wait = take_videos(cap, visitor, count)
+        wait = cap.take(visitor, count)
         if wait is None:
             return None
         minutes = max(1, int(wait // 60))

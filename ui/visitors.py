@@ -40,15 +40,18 @@ class HourlyCap:
         self._clock = clock
         self._starts: dict[str, deque[float]] = {}
 
-    def take(self, visitor: str) -> float | None:
-        """Count one generation; None if allowed, else the seconds until the next is allowed."""
+    def take(self, visitor: str, count: int = 1) -> float | None:
+        """Count `count` generations, all or none (a story's shots); None if allowed, else the
+        seconds until that many are (a whole hour when more than the limit are asked for)."""
         now = self._clock()
         starts = self._starts.setdefault(visitor, deque())
         while starts and now - starts[0] >= WINDOW_SECONDS:
             starts.popleft()
-        if len(starts) >= self.limit:
-            return WINDOW_SECONDS - (now - starts[0]) if starts else WINDOW_SECONDS
-        starts.append(now)
+        over = len(starts) + count - self.limit
+        if over > 0:
+            return WINDOW_SECONDS - (now - starts[over - 1]) if over <= len(starts) \
+                else WINDOW_SECONDS
+        starts.extend([now] * count)
         return None
 
 

@@ -44,6 +44,17 @@ def test_hourly_cap_counts_a_rolling_hour_per_visitor() -> None:
     assert HourlyCap(0).take("a") is not None
 
 
+def test_hourly_cap_takes_a_storys_videos_all_or_none() -> None:
+    now = [1000.0]
+    cap = HourlyCap(5, clock=lambda: now[0])
+    assert cap.take("a", 2) is None  # 2 of 5 at 1000
+    now[0] += 600
+    assert cap.take("a", 2) is None  # 4 of 5
+    assert cap.take("a", 3) == WINDOW_SECONDS - 600  # both of 1000 must age out: none taken
+    assert cap.take("a") is None  # the one still left was not taken by the refusal
+    assert cap.take("a", 6) == WINDOW_SECONDS  # more than the limit: never at once
+
+
 def test_cache_drops_the_oldest_videos_first(tmp_path: Path) -> None:
     store = VideoStore(tmp_path, 2300)
     videos = []
