@@ -252,6 +252,9 @@ class StoryFlows:
         except InvalidInput as exc:
             yield refused(problems_text(exc, lang))
             return
+        if record.get("key_kind") == "personal" and credentials.kind != "personal":
+            yield refused("⚠ " + t("story_needs_own_key", lang))  # its tasks are that account's
+            return
         states = shot_states(record)
         if len(states) != len(story_plan.shots) or \
                 record.get("region") != story_plan.story.region:

@@ -58,6 +58,8 @@ STORY_EN: dict[str, str] = {
     "story_stopped": ("This story stopped when the studio restarted: {done} of {count} shots "
                       "are ready. “Put the film together again” keeps them, fetches the shots "
                       "whose tasks were made and makes only the rest: nothing is paid twice."),
+    "story_needs_own_key": ("This story was made with your own API key: enter it above, then "
+                            "press “Put the film together again”."),
     "story_waits": "Waits for shot {after}.",
     "story_continuing": "Shot {after} is ready: taking its last frame…",
     "story_continuing_clip": "Shot {after} is ready: taking its last seconds…",
@@ -124,6 +126,7 @@ STORY_ZH: dict[str, str] = {
     "story_lost": "工作室重启时这个镜头尚未完成；点击“重新拼接影片”会生成它（若任务已创建，则直接取回）。",
     "story_stopped": "工作室重启时这个故事停止了：{count} 个镜头中已完成 {done} 个。点击“重新拼接影片”会保留它们，"
                      "取回已创建任务的镜头，只生成其余镜头：不会重复付费。",
+    "story_needs_own_key": "这个故事是用您自己的 API Key 生成的：请在上方输入它，再点击“重新拼接影片”。",
     "story_waits": "等待镜头 {after}。",
     "story_continuing": "镜头 {after} 已完成：正在提取它的最后一帧…",
     "story_continuing_clip": "镜头 {after} 已完成：正在截取它的最后几秒…",

@@ -394,6 +394,12 @@ def test_a_story_stopped_by_a_restart_is_finished_without_paying_twice(
     (shown,) = run(restarted.restore(state, "en", VISITOR))
     assert shown.status.startswith("This story stopped when the studio restarted: 1 of 3")
     assert shown.refilm == {"__type__": "update", "visible": True}
+    # A story made with a visitor's own key is not finished on the studio's.
+    stopped = flows.jobs.get(flows.seal.open(state)[0]["token"])
+    stopped.key_kind = "personal"
+    (own,) = run(restarted.redo(flows.seal.keep(stopped), None, None, "en", VISITOR))
+    assert own.error is not None and "your own API key" in own.error
+    assert sim_creates(sim) - before == 2
     views = run(restarted.redo(state, None, None, "en", VISITOR))
     assert sim_creates(sim) - before == 3  # shot 3 only: shot 2's task was followed
     assert latest(views, "status").startswith("✓ The film is ready: 6 s")
