@@ -25,7 +25,7 @@ from .page import CSS, MERGE_RECORD_JS, TICK_CLOCKS_JS
 from .preview import preview_outputs
 from .services import Services
 from .settings import Settings
-from .shots import first_table, shots_outputs
+from .shots import first_table, shots_outputs, table_from_prompt
 from .visitors import visitor_of
 from .widgets import FormBuilder
 
@@ -89,7 +89,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                         form.field("template")
                         form.hint("template-advice")
                         form.field("prompt")
-                        shots_table, shots_write, shots_hint = form.shot_list()
+                        shots_box, shots_table, shots_write, shots_hint = form.shot_list()
                         with gr.Row():
                             form.field("resolution")
                             form.field("duration")
@@ -224,6 +224,13 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         shots_write.click(on_shots, [shots_table, inputs["prompt"], inputs["duration"]],
                           [inputs["prompt"], shots_hint], **fast)
+
+        def on_prompt_shots(prompt_v: str, request: gr.Request) -> Any:
+            return table_from_prompt(prompt_v, _lang(request))
+
+        # Shot lines edited in the prompt are what the list then shows (and writes back).
+        gr.on([shots_box.expand, inputs["prompt"].blur], on_prompt_shots, [inputs["prompt"]],
+              [shots_table], **fast)
 
         def on_preview(data: dict[Any, Any], request: gr.Request) -> tuple[str, ...]:
             return preview_outputs(Form(**values_of(data)), _lang(request), settings.simulated)

@@ -62,7 +62,8 @@ EN: dict[str, str] = {
     "watermark": "Add the “AI generated” watermark",
     "shots": "Shots (written into the prompt)",
     "shots_info": ("This model reads its shots from the prompt. List them here, with their "
-                   "times in seconds, and press “Write into the prompt”."),
+                   "times in seconds, and press “Write into the prompt”; shot lines you edit "
+                   "in the prompt show here again."),
     "shots_from": "from (s)",
     "shots_to": "to (s)",
     "shots_text": "what happens",
@@ -273,7 +274,7 @@ ZH: dict[str, str] = {
     "prompt_extend": "智能改写提示词（推荐）",
     "watermark": "添加“AI 生成”水印",
     "shots": "镜头（写入提示词）",
-    "shots_info": "该模型从提示词中读取镜头。在这里按秒列出每个镜头，然后点击“写入提示词”。",
+    "shots_info": "该模型从提示词中读取镜头。在这里按秒列出每个镜头，然后点击“写入提示词”；在提示词中修改的镜头行会同步回这里。",
     "shots_from": "开始（秒）",
     "shots_to": "结束（秒）",
     "shots_text": "画面内容",

@@ -17,6 +17,8 @@ from .messages import error_sentence
 
 MAX_SHOTS = 15  # one a second of the longest video; the page's table holds no more rows
 SHOT_LINE = re.compile(r"^\s*Shot \d+ \[[^\]\n]*\]:")
+_SHOT_PARTS = re.compile(r"^\s*Shot \d+ \[\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*s?\s*\]:"
+                         r"\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,25 @@ def write_shots(shots: list[Shot], prompt: Any) -> str:
     while kept and not kept[-1].strip():
         kept.pop()
     return "\n".join([*kept, *(shot.line(n) for n, shot in enumerate(shots, 1))])
+
+
+def rows_in(prompt: Any) -> list[list[Any]]:
+    """The prompt's shot lines ("Shot 1 [0-3 s]: …"), as the list's rows: what the person
+    wrote or edited there is what the list shows and writes back (at most MAX_SHOTS)."""
+    rows: list[list[Any]] = []
+    for line in str(prompt or "").splitlines():
+        found = _SHOT_PARTS.match(line)
+        if found and len(rows) < MAX_SHOTS:
+            start, end = (float(found[i]) for i in (1, 2))
+            rows.append([int(start) if start.is_integer() else start,
+                         int(end) if end.is_integer() else end, found[3]])
+    return rows
+
+
+def table_from_prompt(prompt: Any, lang: str) -> Any:
+    """The list as the prompt's shot lines say; left as it is when the prompt has none."""
+    rows = rows_in(prompt)
+    return {"data": rows, "headers": headers(lang)} if rows else gr.skip()
 
 
 def shots_outputs(rows: Any, prompt: Any, duration: Any, lang: str) -> tuple[Any, str]:

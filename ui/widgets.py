@@ -141,9 +141,9 @@ class FormBuilder:
         return gr.Audio(label=label(field.label), type="filepath",
                         sources=["upload", "microphone"], elem_id=key)
 
-    def shot_list(self) -> tuple[gr.Dataframe, gr.Button, gr.Markdown]:
-        """The shot list of models that read their shots from the prompt: rows of (from s,
-        to s, what happens), a button that writes them into the prompt, and its hint line."""
+    def shot_list(self) -> tuple[gr.Accordion, gr.Dataframe, gr.Button, gr.Markdown]:
+        """The shot list of models that read their shots from the prompt: its box, rows of
+        (from s, to s, what happens), a button that writes them into the prompt, its hint."""
         with gr.Accordion(label("shots"), open=False, elem_id="shots",
                           **self._first("shots")) as box:
             gr.Markdown(label("shots_info"), elem_classes="hint")
@@ -157,7 +157,7 @@ class FormBuilder:
             write = gr.Button(label("shots_write"), size="sm", elem_id="shots-write")
             hint = self.hint("shots-info")
         self.parts[box.elem_id] = box
-        return table, write, hint
+        return box, table, write, hint
 
     def _numbers(self, field: Field) -> None:
         """A slider and a radio over the model's values, both writing one hidden number."""

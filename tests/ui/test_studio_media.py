@@ -27,7 +27,15 @@ from ui.history import record_of, request_of
 from ui.i18n import t
 from ui.runner import Job, Phase
 from ui.settings import Settings
-from ui.shots import MAX_SHOTS, Shot, shots_of, write_shots
+from ui.shots import (
+    MAX_SHOTS,
+    Shot,
+    headers,
+    rows_in,
+    shots_of,
+    table_from_prompt,
+    write_shots,
+)
 
 DEPLOYED = [(m.id, r) for r in catalog.REGIONS for m in catalog.models_in_region(r)]
 COLUMNS = {FIRST_FRAME: "image-inputs", LAST_FRAME: "last-frame-inputs",
@@ -227,6 +235,20 @@ def test_the_shot_list_writes_the_prompt() -> None:
         "Shot 2 [3-5.5 s]: She turns to the camera.")
     written, line = handlers.shots_outputs(rows, "", 8.0, "zh")
     assert written.startswith("Shot 1 [0-3 s]:") and line == t("shots_written", "zh", count=2)
+
+
+def test_shot_lines_edited_in_the_prompt_are_what_the_list_shows() -> None:
+    prompt = ("Realistic style.\nShot 1 [0-3 s]: She looks up.\n"
+              "Shot 2 [ 3 - 7.5 s ]:   She waves, then smiles.  \nShot x [1-2 s]: not one")
+    assert rows_in(prompt) == [[0, 3, "She looks up."], [3, 7.5, "She waves, then smiles."]]
+    # Read back and written again, the prompt keeps what the person wrote.
+    assert write_shots(shots_of(rows_in(prompt), 8), prompt) == (
+        "Realistic style.\nShot x [1-2 s]: not one\n"
+        "Shot 1 [0-3 s]: She looks up.\nShot 2 [3-7.5 s]: She waves, then smiles.")
+    assert table_from_prompt(prompt, "zh")["headers"] == headers("zh")
+    assert table_from_prompt("No shot lines here.", "en") == gr.skip()  # the list stays
+    many = "\n".join(f"Shot {n} [{n}-{n + 1} s]: beat {n}" for n in range(1, 40))
+    assert len(rows_in(many)) == MAX_SHOTS  # a visitor's prompt never makes a longer table
 
 
 @pytest.mark.parametrize("rows,duration,rule", [
