@@ -6,14 +6,13 @@ When every shot is saved, client.film assembles them into one MP4."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import events, film, frames
 from .errors import TaskCanceled, WanError
+from .files import link_or_copy
 from .handle import TaskHandle
 from .http import WanClient
 from .pipeline import Eta, follow, run_job, video_file
@@ -117,14 +116,8 @@ class StoryRun:
     def adopt(self, index: int, task_id: str, video: Path) -> None:
         """Take shot `index` as made by an earlier run (of a studio since restarted): its saved
         video, given this run's name for it. Nothing is made or paid for again."""
-        path = self._video_path(index)(task_id)
-        if not path.exists():
-            self.dest.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(video, path)
-            except OSError:  # a file system without hard links
-                shutil.copyfile(video, path)
-        self.videos[index] = path
+        self.dest.mkdir(parents=True, exist_ok=True)
+        self.videos[index] = link_or_copy(video, self._video_path(index)(task_id))
         self._task_ids.add(task_id)
 
     def attach(self, index: int, task_id: str) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import secrets
-import shutil
 import time
 from pathlib import Path
+
+from client.files import link_or_copy
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +80,7 @@ class VideoStore:
         if not kept.is_file():
             # A name of its own: two requests may keep the same picture at the same moment.
             partial = kept.with_name(f".{kept.name}.{secrets.token_hex(4)}.part")
-            try:
-                os.link(path, partial)  # the same file: no copy, and its probe is reused
-            except OSError:  # another file system
-                shutil.copyfile(path, partial)
-            partial.replace(kept)
+            link_or_copy(path, partial).replace(kept)  # a link: its probe is reused
         else:
             kept.touch()  # recently used: pruned last
         return kept

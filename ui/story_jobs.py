@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import shutil
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from client import events
 from client.errors import TaskCanceled, WanError
+from client.files import link_or_copy
 from client.http import WanClient
 from client.story import StoryPlan
 from client.story_run import (
@@ -267,13 +267,7 @@ class StoryJobs:
         for StoryRun's file, which it still reads for the next shot and the film)."""
         job = story.shots[event.index]
         store = self.services.store
-        kept = store.video_path(job.task_id or event.path.stem)
-        try:
-            os.link(event.path, kept)
-        except FileExistsError:
-            pass
-        except OSError:  # a file system without hard links
-            shutil.copyfile(event.path, kept)
+        kept = link_or_copy(event.path, store.video_path(job.task_id or event.path.stem))
         store.prune(keep=kept)
         job.update(phase=Phase.SUCCEEDED, video=kept, finished=time.time(), _handle=None,
                    expected_end=None)
